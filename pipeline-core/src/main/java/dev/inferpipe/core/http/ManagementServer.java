@@ -1,0 +1,70 @@
+package dev.inferpipe.core.http;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.inferpipe.core.telemetry.Telemetry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Executors;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The management port of a worker service: {@code /metrics} (Prometheus text), {@code /healthz}
+ * (the process is up) and {@code /readyz} (the service says it can take work). The JDK's HTTP
+ * server is enough for three fixed endpoints and adds no dependency.
+ */
+public final class ManagementServer implements AutoCloseable {
+  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+  private final HttpServer server;
+
+  private ManagementServer(HttpServer server) {
+    this.server = server;
+  }
+
+  /** Starts listening on {@code port} (0 picks a free one). */
+  public static ManagementServer start(int port, Telemetry telemetry, BooleanSupplier ready) {
+    try {
+      HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
+      server.createContext("/metrics",
+          exchange -> respond(exchange, 200, PROMETHEUS_TEXT, telemetry.scrape()));
+      server.createContext("/healthz",
+          exchange -> respond(exchange, 200, "application/json", "{\"status\":\"ok\"}"));
+      server.createContext("/readyz", exchange -> {
+        boolean isReady = ready.getAsBoolean();
+        respond(exchange, isReady ? 200 : 503, "application/json",
+            "{\"ready\":" + isReady + "}");
+      });
+      server.setExecutor(Executors.newFixedThreadPool(2, runnable -> {
+        Thread thread = new Thread(runnable, telemetry.serviceName() + "-management");
+        thread.setDaemon(true);
+        return thread;
+      }));
+      server.start();
+      return new ManagementServer(server);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot bind management port " + port, e);
+    }
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private static void respond(HttpExchange exchange, int status, String type, String body)
+      throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

@@ -1,0 +1,23 @@
+package dev.inferpipe.core.job;
+
+/** Machine-readable failure reasons carried in FAILED status events, DLQ headers and HTTP errors. */
+public enum ErrorCode {
+  /** The body or record value is not parseable JSON. */
+  INVALID_JSON,
+  /** The job violates the v1 JSON schema or a model's declared limits. */
+  INVALID_JOB,
+  /** No model with the job's model_id is known. */
+  UNKNOWN_MODEL,
+  /** The job's image could not be decoded as PNG or JPEG. */
+  INVALID_IMAGE,
+  /** The same job_id was submitted before with a different body. */
+  JOB_ID_CONFLICT,
+  /** Memory or another resource ran out while running the job. */
+  RESOURCE_EXHAUSTED,
+  /** A time budget was exceeded. */
+  TIMEOUT,
+  /** Kafka or S3 could not be reached in time. */
+  UNAVAILABLE,
+  /** Anything not covered above; the message says more. */
+  INTERNAL
+}

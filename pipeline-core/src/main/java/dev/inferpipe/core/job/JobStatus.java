@@ -1,0 +1,51 @@
+package dev.inferpipe.core.job;
+
+import java.time.Instant;
+
+/**
+ * A full snapshot of a job's state, as published on the compacted status topic. Every event
+ * carries every field known so far, so compaction (which keeps only the latest event per job)
+ * loses nothing.
+ */
+public record JobStatus(
+    String jobId,
+    JobState status,
+    Task task,
+    String modelId,
+    String requestSha256,
+    String traceId,
+    Instant submittedAt,
+    Instant startedAt,
+    Instant finishedAt,
+    Long queueWaitMs,
+    Long inferenceMs,
+    String outputLocation,
+    String answer,
+    JobError error,
+    Instant updatedAt) {
+
+  /** The first event of a job accepted by the API. */
+  public static JobStatus queued(
+      Job job, String requestSha256, String traceId, String outputLocation, Instant now) {
+    return new JobStatus(job.jobId(), JobState.QUEUED, job.task(), job.modelId(), requestSha256,
+        traceId, now, null, null, null, null, outputLocation, null, null, now);
+  }
+
+  public JobStatus running(Instant now, long queueWaitMs) {
+    return new JobStatus(jobId, JobState.RUNNING, task, modelId, requestSha256, traceId,
+        submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now);
+  }
+
+  public JobStatus succeeded(Instant now, long inferenceMs, String location, String answerText) {
+    return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now);
+  }
+
+  public JobStatus ended(JobState terminal, JobError failure, Instant now) {
+    if (!terminal.isTerminal()) {
+      throw new IllegalArgumentException(terminal + " is not a terminal state");
+    }
+    return new JobStatus(jobId, terminal, task, modelId, requestSha256, traceId, submittedAt,
+        startedAt, now, queueWaitMs, inferenceMs, outputLocation, answer, failure, now);
+  }
+}

@@ -1,0 +1,100 @@
+package dev.inferpipe.core.kafka;
+
+import dev.inferpipe.core.config.KafkaSettings;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.instrumentation.kafkaclients.v2_6.KafkaTelemetry;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Creates a service's Kafka clients: keys are job ids (strings), values raw bytes. Producers and
+ * consumers are wrapped with opentelemetry-kafka-clients, so {@code traceparent} is injected into
+ * every record sent and extracted on consume; their client metrics (including consumer lag) are
+ * bound to the service's meter registry.
+ */
+public final class KafkaClients implements AutoCloseable {
+  private final KafkaSettings settings;
+  private final String clientIdPrefix;
+  private final KafkaTelemetry telemetry;
+  private final MeterRegistry registry;
+  private final List<KafkaClientMetrics> boundMetrics = new CopyOnWriteArrayList<>();
+
+  public KafkaClients(
+      KafkaSettings settings, String clientIdPrefix, OpenTelemetry openTelemetry,
+      MeterRegistry registry) {
+    this.settings = settings;
+    this.clientIdPrefix = clientIdPrefix;
+    this.telemetry = KafkaTelemetry.builder(openTelemetry)
+        // A receive span per poll adds noise; the services create their own process spans.
+        .setMessagingReceiveTelemetryEnabled(false)
+        .build();
+    this.registry = registry;
+  }
+
+  public KafkaSettings settings() {
+    return settings;
+  }
+
+  /** A traced producer; {@code overrides} are kafka-clients producer configs. */
+  public Producer<String, byte[]> producer(String name, Map<String, Object> overrides) {
+    Map<String, Object> props = new HashMap<>(settings.clientProperties());
+    props.put(ProducerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-" + name);
+    props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class);
+    props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.putAll(overrides);
+    KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props);
+    bind(new KafkaClientMetrics(producer, List.of(Tag.of("client", name))));
+    return telemetry.wrap(producer);
+  }
+
+  /** A traced consumer; {@code overrides} are kafka-clients consumer configs. */
+  public Consumer<String, byte[]> consumer(String name, Map<String, Object> overrides) {
+    Map<String, Object> props = new HashMap<>(settings.clientProperties());
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-" + name);
+    props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class);
+    props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.putAll(overrides);
+    KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props);
+    bind(new KafkaClientMetrics(consumer, List.of(Tag.of("client", name))));
+    return telemetry.wrap(consumer);
+  }
+
+  public Admin admin(Map<String, Object> overrides) {
+    Map<String, Object> props = new HashMap<>(settings.clientProperties());
+    props.put("client.id", clientIdPrefix + "-admin");
+    props.putAll(overrides);
+    return Admin.create(props);
+  }
+
+  private void bind(KafkaClientMetrics metrics) {
+    metrics.bindTo(registry);
+    boundMetrics.add(metrics);
+  }
+
+  /** Unbinds client metrics; the clients themselves are closed by their owners. */
+  @Override
+  public void close() {
+    boundMetrics.forEach(KafkaClientMetrics::close);
+    boundMetrics.clear();
+  }
+}
