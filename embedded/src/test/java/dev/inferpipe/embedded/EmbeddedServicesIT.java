@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
-class EmbeddedServicesTest {
+class EmbeddedServicesIT {
   @TempDir Path dir;
 
   @Test

@@ -1,0 +1,47 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.KafkaSettings;
+import dev.inferpipe.core.config.S3Settings;
+import dev.inferpipe.core.config.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Everything producer-api reads from its environment.
+ *
+ * @param maxBodyBytes requests above this get 413 (a 4 MiB image as base64 plus the job fits)
+ * @param publishTimeout how long a submission may wait for Kafka before answering 503
+ */
+public record ApiSettings(
+    int port,
+    long maxBodyBytes,
+    Duration publishTimeout,
+    List<String> models,
+    Optional<Path> modelDir,
+    KafkaSettings kafka,
+    Topics topics,
+    S3Settings s3) {
+
+  public static final String PORT_ENV = "INFERPIPE_API_PORT";
+  public static final String MAX_BODY_BYTES_ENV = "INFERPIPE_API_MAX_BODY_BYTES";
+  public static final String PUBLISH_TIMEOUT_ENV = "INFERPIPE_API_PUBLISH_TIMEOUT";
+  public static final String MODELS_ENV = "INFERPIPE_MODELS";
+  public static final String MODEL_DIR_ENV = "INFERPIPE_MODEL_DIR";
+  public static final List<String> DEFAULT_MODELS =
+      List.of("tiny-shapes-diffusion", "tiny-shapes-vqa");
+
+  public static ApiSettings from(Env env) {
+    return new ApiSettings(
+        env.integer(PORT_ENV, 8080),
+        env.longValue(MAX_BODY_BYTES_ENV, 6L * 1024 * 1024),
+        env.duration(PUBLISH_TIMEOUT_ENV, Duration.ofSeconds(5)),
+        env.list(MODELS_ENV, DEFAULT_MODELS),
+        env.get(MODEL_DIR_ENV).map(Path::of),
+        KafkaSettings.from(env),
+        Topics.from(env),
+        S3Settings.from(env));
+  }
+}

@@ -1,0 +1,122 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.kafka.HeaderNames;
+import dev.inferpipe.core.kafka.KafkaClients;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes an accepted job and its QUEUED status in one Kafka transaction: either both records
+ * become visible to read_committed consumers or neither does, so a broker failure mid-submission
+ * never leaves a job without a status or a status without a job. Calls are serialised because a
+ * producer runs one transaction at a time.
+ */
+final class JobPublisher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(JobPublisher.class);
+
+  private final Supplier<Producer<String, byte[]>> factory;
+  private final Topics topics;
+  private final Duration timeout;
+  private Producer<String, byte[]> producer;
+
+  JobPublisher(KafkaClients kafka, Topics topics, String transactionalId, Duration timeout) {
+    this.topics = topics;
+    this.timeout = timeout;
+    long timeoutMs = timeout.toMillis();
+    this.factory = () -> kafka.producer("api", Map.of(
+        ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId,
+        ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs,
+        ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1000, timeoutMs / 2),
+        ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(2000, timeoutMs),
+        ProducerConfig.LINGER_MS_CONFIG, 0));
+  }
+
+  /**
+   * @param enqueuedAtMs the acceptance time; the consumer's queue.wait span starts here
+   */
+  synchronized void publish(
+      String jobId, byte[] job, String requestSha256, long enqueuedAtMs, byte[] queuedStatus)
+      throws PublishFailedException {
+    try {
+      Producer<String, byte[]> p = producer();
+      p.beginTransaction();
+      RecordHeaders requestHeaders = baseHeaders();
+      HeaderNames.put(requestHeaders, HeaderNames.ENQUEUED_AT_MS, Long.toString(enqueuedAtMs));
+      HeaderNames.put(requestHeaders, HeaderNames.REQUEST_SHA256, requestSha256);
+      p.send(new ProducerRecord<>(topics.requests(), null, jobId, job, requestHeaders));
+      p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
+      p.commitTransaction();
+    } catch (RuntimeException e) {
+      discardTransaction(e);
+      throw new PublishFailedException(
+          "Kafka did not accept the job within " + timeout.toMillis() + " ms: " + e.getMessage(), e);
+    }
+  }
+
+  private static RecordHeaders baseHeaders() {
+    RecordHeaders headers = new RecordHeaders();
+    HeaderNames.put(headers, HeaderNames.CONTENT_TYPE, HeaderNames.JSON);
+    HeaderNames.put(headers, HeaderNames.SCHEMA_VERSION, HeaderNames.SCHEMA_V1);
+    return headers;
+  }
+
+  private Producer<String, byte[]> producer() {
+    if (producer == null) {
+      Producer<String, byte[]> created = factory.get();
+      try {
+        created.initTransactions();
+      } catch (RuntimeException e) {
+        created.close(Duration.ZERO);
+        throw e;
+      }
+      producer = created;
+    }
+    return producer;
+  }
+
+  /**
+   * Aborts the open transaction. Fatal errors, and timeouts that leave the producer's state
+   * unknown, close it; the next submission starts a fresh one (and fences any zombie).
+   */
+  private void discardTransaction(RuntimeException cause) {
+    if (producer == null) {
+      return;
+    }
+    boolean fatal = cause instanceof ProducerFencedException
+        || cause instanceof OutOfOrderSequenceException
+        || cause instanceof AuthorizationException
+        || cause instanceof UnsupportedVersionException;
+    if (!fatal) {
+      try {
+        producer.abortTransaction();
+        return;
+      } catch (KafkaException abortFailed) {
+        log.atWarn().addKeyValue("event", "publisher.abort_failed")
+            .log("abort failed, recreating the producer: {}", abortFailed.toString());
+      }
+    }
+    producer.close(Duration.ZERO);
+    producer = null;
+  }
+
+  @Override
+  public synchronized void close() {
+    if (producer != null) {
+      producer.close(Duration.ofSeconds(5));
+      producer = null;
+    }
+  }
+}

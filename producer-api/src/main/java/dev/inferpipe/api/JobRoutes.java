@@ -1,0 +1,163 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.job.ErrorCode;
+import dev.inferpipe.core.job.FieldError;
+import dev.inferpipe.core.job.InvalidJobException;
+import dev.inferpipe.core.job.JobId;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.s3.S3Uri;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The job endpoints: submit, poll, fetch the result. */
+final class JobRoutes {
+  private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
+
+  private final JobSubmitter submitter;
+  private final StatusStore store;
+  private final ResultLinks links;
+  private final long maxBodyBytes;
+  private final MeterRegistry registry;
+
+  JobRoutes(JobSubmitter submitter, StatusStore store, ResultLinks links, long maxBodyBytes,
+      MeterRegistry registry) {
+    this.submitter = submitter;
+    this.store = store;
+    this.links = links;
+    this.maxBodyBytes = maxBodyBytes;
+    this.registry = registry;
+  }
+
+  record Accepted(String jobId, JobState status, String statusUrl, String outputLocation) {}
+
+  record Result(String jobId, JobState status, String outputLocation, String url,
+      Long expiresInSeconds, String answer) {}
+
+  /** POST /v1/jobs */
+  void submit(Context ctx) {
+    long declared = ctx.contentLength();
+    if (declared > maxBodyBytes) {
+      tooLarge(ctx);
+      return;
+    }
+    String type = ctx.contentType();
+    if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+      count("rejected", "UNSUPPORTED_MEDIA_TYPE");
+      ApiResponses.error(ctx, 415, ApiError.of("UNSUPPORTED_MEDIA_TYPE",
+          "Content-Type must be application/json, got " + (type == null ? "none" : "'" + type + "'")));
+      return;
+    }
+    byte[] body;
+    try {
+      body = ctx.bodyAsBytes();
+    } catch (HttpResponseException e) {
+      tooLarge(ctx); // a chunked body that grew past the limit
+      return;
+    }
+    if (body.length > maxBodyBytes) {
+      tooLarge(ctx);
+      return;
+    }
+    try {
+      SubmitResult result = submitter.submit(body);
+      JobStatus status = result.status();
+      count(result.duplicate() ? "duplicate" : "accepted", "");
+      ctx.header("Location", statusUrl(status.jobId()));
+      ApiResponses.json(ctx, 202, new Accepted(status.jobId(), status.status(),
+          statusUrl(status.jobId()), status.outputLocation()));
+    } catch (InvalidJobException e) {
+      count("rejected", e.code().name());
+      log.atInfo().addKeyValue("event", "job.rejected").addKeyValue("error_code", e.code().name())
+          .addKeyValue("fields", e.fieldErrors().stream().map(FieldError::field).toList())
+          .log("job rejected");
+      ApiResponses.error(ctx, 400, new ApiError(e.code().name(), describe(e), e.fieldErrors()));
+    } catch (JobIdConflictException e) {
+      count("conflict", ErrorCode.JOB_ID_CONFLICT.name());
+      ApiResponses.error(ctx, 409, new ApiError(ErrorCode.JOB_ID_CONFLICT.name(), e.getMessage(),
+          List.of(new FieldError("job_id", "conflict", e.getMessage()))));
+    } catch (PublishFailedException e) {
+      count("unavailable", ErrorCode.UNAVAILABLE.name());
+      log.atWarn().addKeyValue("event", "job.publish_failed").setCause(e.getCause())
+          .log("Kafka unavailable; job not queued");
+      ctx.header("Retry-After", "5");
+      ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
+          "the job queue is unavailable; nothing was queued, retry later"));
+    }
+  }
+
+  /** GET /v1/jobs/{id} */
+  void status(Context ctx) {
+    find(ctx).ifPresent(status -> ApiResponses.json(ctx, 200, status));
+  }
+
+  /** GET /v1/jobs/{id}/result */
+  void result(Context ctx) {
+    Optional<JobStatus> found = find(ctx);
+    if (found.isEmpty()) {
+      return;
+    }
+    JobStatus status = found.get();
+    if (status.status() != JobState.SUCCEEDED) {
+      String code = status.status().isTerminal() ? "JOB_" + status.status().name() : "NOT_FINISHED";
+      String message = status.status().isTerminal()
+          ? "the job ended " + status.status() + (status.error() == null ? ""
+              : ": " + status.error().code() + " " + status.error().message())
+          : "the job is " + status.status() + "; poll " + statusUrl(status.jobId());
+      ApiResponses.error(ctx, 409, ApiError.of(code, message));
+      return;
+    }
+    Optional<S3Uri> location = S3Uri.parse(status.outputLocation());
+    if (location.isEmpty() || !links.canSign(location.get())) {
+      ApiResponses.error(ctx, 500, ApiError.of("INTERNAL",
+          "the job's output location is not in the output bucket"));
+      return;
+    }
+    String url = links.presignGet(location.get());
+    ctx.header("Location", url);
+    ApiResponses.json(ctx, 302, new Result(status.jobId(), status.status(),
+        status.outputLocation(), url, links.ttl().toSeconds(), status.answer()));
+  }
+
+  private Optional<JobStatus> find(Context ctx) {
+    String jobId = ctx.pathParam("id");
+    if (!JobId.isValid(jobId)) {
+      ApiResponses.error(ctx, 400, new ApiError(ErrorCode.INVALID_JOB.name(), "invalid job id",
+          List.of(new FieldError("job_id", "pattern", "must match " + JobId.PATTERN.pattern()))));
+      return Optional.empty();
+    }
+    Optional<JobStatus> status = store.get(jobId);
+    if (status.isEmpty()) {
+      ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no job '" + jobId + "'"));
+    }
+    return status;
+  }
+
+  private void tooLarge(Context ctx) {
+    count("rejected", "PAYLOAD_TOO_LARGE");
+    ApiResponses.error(ctx, 413, ApiError.of("PAYLOAD_TOO_LARGE",
+        "the body exceeds " + maxBodyBytes + " bytes"));
+  }
+
+  private static String describe(InvalidJobException e) {
+    return switch (e.code()) {
+      case INVALID_JSON -> "the body is not valid JSON";
+      case UNKNOWN_MODEL -> "the job names a model this deployment does not serve";
+      default -> "the job is invalid; see fields";
+    };
+  }
+
+  static String statusUrl(String jobId) {
+    return "/v1/jobs/" + jobId;
+  }
+
+  private void count(String outcome, String code) {
+    registry.counter("inference.submissions", "outcome", outcome, "code", code).increment();
+  }
+}

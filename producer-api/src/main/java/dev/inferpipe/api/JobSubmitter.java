@@ -1,0 +1,103 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.config.S3Settings;
+import dev.inferpipe.core.job.InvalidJobException;
+import dev.inferpipe.core.job.Job;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobDefaults;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.job.Sha256;
+import dev.inferpipe.core.job.Txt2ImgInput;
+import dev.inferpipe.core.job.ValidatedJob;
+import io.opentelemetry.api.trace.Span;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
+
+/**
+ * Turns a request body into a queued job: validate, check idempotency, fill defaults, publish the
+ * job and its QUEUED status atomically. A client-chosen job_id makes resubmission safe: the same
+ * body gets the existing job back, a different body is a conflict.
+ */
+final class JobSubmitter {
+  private static final Logger log = LoggerFactory.getLogger(JobSubmitter.class);
+
+  private final JobValidator validator;
+  private final JobDefaults defaults;
+  private final JobCodec codec;
+  private final JobPublisher publisher;
+  private final StatusStore store;
+  private final S3Settings s3;
+  private final Clock clock;
+  // Check-then-publish of one job_id must not interleave with another submission of that id.
+  private final Object submitLock = new Object();
+
+  JobSubmitter(JobValidator validator, JobDefaults defaults, JobCodec codec, JobPublisher publisher,
+      StatusStore store, S3Settings s3, Clock clock) {
+    this.validator = validator;
+    this.defaults = defaults;
+    this.codec = codec;
+    this.publisher = publisher;
+    this.store = store;
+    this.s3 = s3;
+    this.clock = clock;
+  }
+
+  SubmitResult submit(byte[] body)
+      throws InvalidJobException, JobIdConflictException, PublishFailedException {
+    ValidatedJob valid = validator.validate(body);
+    synchronized (submitLock) {
+      Optional<SubmitResult> earlier = earlierSubmission(valid);
+      if (earlier.isPresent()) {
+        return earlier.get();
+      }
+      Job job = defaults.apply(valid.job(), valid.model());
+      Instant now = clock.instant();
+      String traceId = Span.current().getSpanContext().isValid()
+          ? Span.current().getSpanContext().getTraceId() : null;
+      JobStatus queued = JobStatus.queued(
+          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now);
+      publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(), now.toEpochMilli(),
+          codec.encode(queued));
+      store.put(queued);
+      logAccepted(job);
+      return new SubmitResult(queued, false);
+    }
+  }
+
+  private Optional<SubmitResult> earlierSubmission(ValidatedJob valid)
+      throws JobIdConflictException {
+    String jobId = valid.job().jobId();
+    if (jobId == null) {
+      return Optional.empty();
+    }
+    Optional<JobStatus> existing = store.get(jobId);
+    if (existing.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!valid.requestSha256().equals(existing.get().requestSha256())) {
+      throw new JobIdConflictException(jobId);
+    }
+    return Optional.of(new SubmitResult(existing.get(), true));
+  }
+
+  private static void logAccepted(Job job) {
+    LoggingEventBuilder event = log.atInfo()
+        .addKeyValue("event", "job.accepted")
+        .addKeyValue("job_id", job.jobId())
+        .addKeyValue("task", job.task().wireName())
+        .addKeyValue("model_id", job.modelId());
+    if (job.input() instanceof Txt2ImgInput in) {
+      event = event.addKeyValue("prompt_hash", Sha256.hex(in.prompt()))
+          .addKeyValue("sampler", in.sampler())
+          .addKeyValue("steps", in.steps())
+          .addKeyValue("cfg_scale", in.cfgScale())
+          .addKeyValue("seed", in.seed());
+    }
+    event.log("job accepted");
+  }
+}

@@ -1,0 +1,105 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobDefaults;
+import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.model.ModelCatalog;
+import dev.inferpipe.core.s3.S3Clients;
+import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.telemetry.Telemetry;
+import io.javalin.Javalin;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * producer-api, wired by hand: settings -> Kafka clients -> status store, publisher -> routes ->
+ * Javalin. {@link #start} returns a running API; {@link #close} stops it and its Kafka clients.
+ */
+public final class ProducerApi implements AutoCloseable {
+  public static final String SERVICE_NAME = "producer-api";
+
+  private final Javalin server;
+  private final StatusStore store;
+  private final JobPublisher publisher;
+  private final ResultLinks links;
+  private final Admin admin;
+  private final KafkaClients kafka;
+
+  private ProducerApi(Javalin server, StatusStore store, JobPublisher publisher, ResultLinks links,
+      Admin admin, KafkaClients kafka) {
+    this.server = server;
+    this.store = store;
+    this.publisher = publisher;
+    this.links = links;
+    this.admin = admin;
+    this.kafka = kafka;
+  }
+
+  public static ProducerApi start(Env env, Telemetry telemetry) {
+    ApiSettings settings = ApiSettings.from(env);
+    JobCodec codec = new JobCodec();
+    ModelCatalog models = ModelCatalog.load(settings.models(), settings.modelDir(), codec);
+    KafkaClients kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
+        telemetry.openTelemetry(), telemetry.meterRegistry());
+    Admin admin = kafka.admin(Map.of());
+    StatusStore store = new StatusStore(kafka, settings.topics().status(), codec);
+    JobPublisher publisher = new JobPublisher(kafka, settings.topics(),
+        SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout());
+    ResultLinks links = new ResultLinks(new S3Clients(settings.s3(), env).presigner(),
+        settings.s3().bucket(), settings.s3().presignTtl());
+    JobSubmitter submitter = new JobSubmitter(new JobValidator(codec, models),
+        new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),
+        Clock.systemUTC());
+    JobRoutes routes = new JobRoutes(submitter, store, links, settings.maxBodyBytes(),
+        telemetry.meterRegistry());
+    KafkaHealth kafkaHealth = new KafkaHealth(admin);
+    HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry());
+    telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusStore::size);
+
+    Javalin server = Javalin.create(config -> {
+      config.jetty.port = settings.port();
+      config.http.maxRequestSize = settings.maxBodyBytes();
+      config.startup.showJavalinBanner = false;
+      config.routes.before(ctx -> Logging.tagThread(SERVICE_NAME));
+      config.routes.post("/v1/jobs", tracing.traced("POST", "/v1/jobs", routes::submit));
+      config.routes.get("/v1/jobs/{id}", tracing.traced("GET", "/v1/jobs/{id}", routes::status));
+      config.routes.get("/v1/jobs/{id}/result",
+          tracing.traced("GET", "/v1/jobs/{id}/result", routes::result));
+      config.routes.get("/healthz", ctx -> ApiResponses.json(ctx, 200, Map.of("status", "ok")));
+      config.routes.get("/readyz", ctx -> {
+        boolean caughtUp = store.isCaughtUp();
+        boolean kafkaUp = kafkaHealth.isReachable();
+        ApiResponses.json(ctx, caughtUp && kafkaUp ? 200 : 503, Map.of(
+            "ready", caughtUp && kafkaUp, "kafka", kafkaUp, "status_store_caught_up", caughtUp));
+      });
+      config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+          .result(telemetry.scrape()));
+      config.routes.error(404, ctx -> {
+        if (ctx.result() == null) {
+          ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no route " + ctx.path()));
+        }
+      });
+    });
+    store.start();
+    server.start();
+    return new ProducerApi(server, store, publisher, links, admin, kafka);
+  }
+
+  public int port() {
+    return server.port();
+  }
+
+  @Override
+  public void close() {
+    server.stop();
+    store.close();
+    publisher.close();
+    links.close();
+    admin.close();
+    kafka.close();
+  }
+}

@@ -1,0 +1,171 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.telemetry.Logging;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The latest status of every job, materialised from the compacted status topic. Each API replica
+ * reads every partition (assignment, no consumer group), so any replica can answer for any job,
+ * and a restarted replica rebuilds the table by reading the topic from the beginning.
+ */
+final class StatusStore implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(StatusStore.class);
+
+  private final Map<String, JobStatus> statuses = new ConcurrentHashMap<>();
+  private final Consumer<String, byte[]> consumer;
+  private final String topic;
+  private final JobCodec codec;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final Thread thread;
+  private volatile Map<TopicPartition, Long> catchUpTarget;
+  private volatile boolean caughtUp;
+
+  StatusStore(KafkaClients kafka, String topic, JobCodec codec) {
+    this.topic = topic;
+    this.codec = codec;
+    this.consumer = kafka.consumer("status-store", Map.of(
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000));
+    this.thread = new Thread(this::run, "status-store");
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** True once every status published before this replica started has been read. */
+  boolean isCaughtUp() {
+    return caughtUp;
+  }
+
+  int size() {
+    return statuses.size();
+  }
+
+  Optional<JobStatus> get(String jobId) {
+    return Optional.ofNullable(statuses.get(jobId));
+  }
+
+  /** Records a status this replica just published, so its own clients read their writes. */
+  void put(JobStatus status) {
+    statuses.merge(status.jobId(), status, StatusStore::newer);
+  }
+
+  /**
+   * Status events of one job share a partition, so they arrive in order; the guard only protects
+   * against a replica's own read-your-writes entry racing the topic.
+   */
+  private static JobStatus newer(JobStatus current, JobStatus incoming) {
+    return rank(incoming.status()) >= rank(current.status()) ? incoming : current;
+  }
+
+  private static int rank(JobState state) {
+    return switch (state) {
+      case QUEUED -> 0;
+      case RUNNING -> 1;
+      default -> 2;
+    };
+  }
+
+  private void run() {
+    Logging.tagThread("producer-api");
+    try {
+      List<TopicPartition> partitions = waitForPartitions();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
+      while (running.get()) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          apply(record);
+        }
+        if (!caughtUp) {
+          caughtUp = reachedTarget();
+          if (caughtUp) {
+            log.atInfo().addKeyValue("event", "status_store.caught_up")
+                .addKeyValue("jobs", statuses.size()).log("status store caught up");
+          }
+        }
+      }
+    } catch (WakeupException e) {
+      // close() woke the poll: exit.
+    } catch (RuntimeException e) {
+      log.atError().addKeyValue("event", "status_store.failed").setCause(e)
+          .log("status store stopped");
+    } finally {
+      consumer.close(Duration.ofSeconds(2));
+    }
+  }
+
+  private List<TopicPartition> waitForPartitions() {
+    while (running.get()) {
+      try {
+        var infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+        if (infos != null && !infos.isEmpty()) {
+          return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+        }
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        log.atWarn().addKeyValue("event", "status_store.waiting")
+            .log("status topic {} not reachable yet", topic);
+      }
+    }
+    throw new WakeupException();
+  }
+
+  private boolean reachedTarget() {
+    for (Map.Entry<TopicPartition, Long> target : catchUpTarget.entrySet()) {
+      if (consumer.position(target.getKey()) < target.getValue()) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private void apply(ConsumerRecord<String, byte[]> record) {
+    if (record.key() == null) {
+      return;
+    }
+    if (record.value() == null) {
+      statuses.remove(record.key()); // tombstone: the job was deleted
+      return;
+    }
+    try {
+      put(codec.decodeStatus(record.value()));
+    } catch (RuntimeException e) {
+      // One corrupt event must not stop the table: skip it, loudly.
+      log.atWarn().addKeyValue("event", "status_store.bad_record")
+          .addKeyValue("job_id", record.key()).addKeyValue("offset", record.offset())
+          .log("skipping undecodable status event: {}", e.getMessage());
+    }
+  }
+
+  @Override
+  public void close() {
+    running.set(false);
+    if (thread.isAlive()) {
+      consumer.wakeup();
+    }
+    try {
+      thread.join(5000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

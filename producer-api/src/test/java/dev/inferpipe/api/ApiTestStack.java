@@ -1,0 +1,143 @@
+package dev.inferpipe.api;
+
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import dev.inferpipe.embedded.EmbeddedS3;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/** A real broker, a real S3 server and a running producer-api, for integration tests. */
+final class ApiTestStack implements AutoCloseable {
+  static final String BUCKET = "inferpipe-outputs";
+
+  final EmbeddedKafka kafka;
+  final EmbeddedS3 s3;
+  /** Spans of the current API instance (an exporter stops when its SDK is closed). */
+  InMemorySpanExporter spans;
+  final Topics topics = Topics.defaults();
+  final HttpClient http = HttpClient.newBuilder()
+      .followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(5)).build();
+  Telemetry telemetry;
+  ProducerApi api;
+
+  ApiTestStack(Path dir) throws InterruptedException {
+    kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
+    s3 = EmbeddedS3.inMemory().start();
+    s3.createBucket(BUCKET);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, 4, (short) 1);
+    }
+    startApi();
+  }
+
+  Env env() {
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+    env.put("INFERPIPE_API_PORT", "0");
+    env.put("INFERPIPE_API_PUBLISH_TIMEOUT", "3s");
+    env.put("INFERPIPE_S3_BUCKET", BUCKET);
+    env.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
+    env.put("INFERPIPE_S3_PATH_STYLE", "true");
+    env.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
+    env.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
+    return Env.of(env);
+  }
+
+  void startApi() {
+    spans = InMemorySpanExporter.create();
+    telemetry = Telemetry.builder(ProducerApi.SERVICE_NAME).env(env())
+        .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+    api = ProducerApi.start(env(), telemetry);
+  }
+
+  void stopApi() {
+    api.close();
+    telemetry.close();
+  }
+
+  void awaitReady() throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (get("/readyz").statusCode() == 200) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("producer-api never became ready");
+  }
+
+  URI uri(String path) {
+    return URI.create("http://localhost:" + api.port() + path);
+  }
+
+  HttpResponse<String> post(String path, String body, Map<String, String> headers)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path))
+        .timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> postJson(String body) throws Exception {
+    return post("/v1/jobs", body, Map.of("Content-Type", "application/json"));
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Every record of {@code topic} committed before this call. */
+  List<ConsumerRecord<String, byte[]>> readTopic(String topic) {
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers(), "isolation.level", "read_committed"),
+        new StringDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      while (System.nanoTime() < deadline) {
+        consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        if (partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p))) {
+          break;
+        }
+      }
+      return records;
+    }
+  }
+
+  static String utf8(byte[] bytes) {
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  @Override
+  public void close() {
+    stopApi();
+    s3.close();
+    kafka.close();
+  }
+}
