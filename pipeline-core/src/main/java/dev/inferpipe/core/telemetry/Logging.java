@@ -20,17 +20,18 @@ public final class Logging {
   public static final String LEVEL_ENV = "LOG_LEVEL";
 
   /** Libraries that log every connection or request at INFO/DEBUG. */
-  private static final Map<String, Level> QUIET = Map.of(
-      "org.apache.kafka", Level.WARN,
-      "kafka", Level.WARN,
-      "org.eclipse.jetty", Level.WARN,
-      "org.gaul", Level.WARN,
-      "io.javalin", Level.WARN,
-      "software.amazon.awssdk", Level.WARN,
-      "io.opentelemetry", Level.INFO,
-      "com.networknt", Level.WARN,
-      "org.apache.http", Level.WARN,
-      "org.apache.hc", Level.WARN);
+  private static final Map<String, Level> QUIET = Map.ofEntries(
+      Map.entry("org.apache.kafka", Level.WARN),
+      Map.entry("kafka", Level.WARN),
+      Map.entry("state.change.logger", Level.WARN),
+      Map.entry("org.eclipse.jetty", Level.WARN),
+      Map.entry("org.gaul", Level.WARN),
+      Map.entry("io.javalin", Level.WARN),
+      Map.entry("software.amazon.awssdk", Level.WARN),
+      Map.entry("io.opentelemetry", Level.INFO),
+      Map.entry("com.networknt", Level.WARN),
+      Map.entry("org.apache.http", Level.WARN),
+      Map.entry("org.apache.hc", Level.WARN));
 
   private Logging() {}
 

@@ -1,0 +1,105 @@
+package dev.inferpipe.local;
+
+import dev.inferpipe.api.ProducerApi;
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import dev.inferpipe.embedded.EmbeddedS3;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * The embedded default: a real KRaft broker and an S3-compatible server, both in this JVM with
+ * their data under one directory, the output bucket and topics created, and the services started
+ * against them exactly as they would be in Kubernetes (same classes, same environment variables).
+ */
+public final class LocalStack implements AutoCloseable {
+  static final int REQUEST_PARTITIONS = 4;
+
+  private final LocalSettings settings;
+  private final Deque<AutoCloseable> started = new ArrayDeque<>();
+  private EmbeddedKafka kafka;
+  private EmbeddedS3 s3;
+  private ProducerApi api;
+
+  LocalStack(LocalSettings settings) {
+    this.settings = settings;
+  }
+
+  public static LocalStack start(Env env) throws InterruptedException {
+    LocalStack stack = new LocalStack(LocalSettings.from(env));
+    try {
+      stack.startAll(env);
+      return stack;
+    } catch (RuntimeException | InterruptedException e) {
+      stack.close();
+      throw e;
+    }
+  }
+
+  private void startAll(Env env) throws InterruptedException {
+    kafka = EmbeddedKafka.create(settings.dataDir().resolve("kafka"), settings.kafkaPort()).start();
+    started.push(kafka);
+    s3 = EmbeddedS3.onDisk(settings.dataDir().resolve("s3"), settings.s3Port()).start();
+    started.push(s3);
+    s3.createBucket(settings.bucket());
+    Env serviceEnv = serviceEnv(env);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, Topics.from(serviceEnv), REQUEST_PARTITIONS, (short) 1);
+    }
+    Telemetry apiTelemetry = Telemetry.builder(ProducerApi.SERVICE_NAME).env(serviceEnv).build();
+    started.push(apiTelemetry);
+    api = ProducerApi.start(serviceEnv, apiTelemetry);
+    started.push(api);
+  }
+
+  /**
+   * What every service is given: the caller's environment plus the addresses and credentials of
+   * the embedded broker and S3 server.
+   */
+  Env serviceEnv(Env env) {
+    Map<String, String> wiring = new HashMap<>();
+    wiring.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+    wiring.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
+    wiring.put("INFERPIPE_S3_PATH_STYLE", "true");
+    wiring.put("INFERPIPE_S3_BUCKET", settings.bucket());
+    wiring.put("INFERPIPE_S3_REGION", EmbeddedS3.REGION);
+    wiring.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
+    wiring.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
+    wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
+    return env.with(wiring);
+  }
+
+  public String apiUrl() {
+    return "http://localhost:" + api.port();
+  }
+
+  public String kafkaBootstrapServers() {
+    return kafka.bootstrapServers();
+  }
+
+  public String s3Endpoint() {
+    return s3.endpoint().toString();
+  }
+
+  public LocalSettings settings() {
+    return settings;
+  }
+
+  /** Stops services first, then storage, in reverse start order. */
+  @Override
+  public void close() {
+    while (!started.isEmpty()) {
+      try {
+        started.pop().close();
+      } catch (Exception e) {
+        System.err.println("while stopping: " + e);
+      }
+    }
+  }
+}

@@ -1,0 +1,29 @@
+package dev.inferpipe.local;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.core.config.Env;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class PipelineCliTest {
+  @Test
+  void unknownCommandPrintsUsageAndFails() throws Exception {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = PipelineCli.run(new String[] {"launch"}, Env.of(Map.of()),
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("unknown command 'launch'", "up ");
+  }
+
+  @Test
+  void helpSucceeds() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    assertThat(PipelineCli.run(new String[] {"help"}, Env.of(Map.of()),
+        new PrintStream(out, true, StandardCharsets.UTF_8), System.err)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("usage: ./pipeline");
+  }
+}
