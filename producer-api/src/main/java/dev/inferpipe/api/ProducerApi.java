@@ -78,6 +78,8 @@ public final class ProducerApi implements AutoCloseable {
       });
       config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
           .result(telemetry.scrape()));
+      config.routes.get("/openapi.yaml", ctx -> ctx.contentType("application/yaml")
+          .result(OpenApiDocument.bytes()));
       config.routes.error(404, ctx -> {
         if (ctx.result() == null) {
           ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no route " + ctx.path()));

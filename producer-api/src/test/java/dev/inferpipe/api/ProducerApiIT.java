@@ -262,4 +262,22 @@ class ProducerApiIT {
     assertThat(json(polled).get("status").asString()).isEqualTo("QUEUED");
     assertThat(Optional.ofNullable(json(polled).get("trace_id"))).isPresent();
   }
+
+  @Test
+  void openApiDocumentDescribesEveryRouteItServes() throws Exception {
+    HttpResponse<String> doc = stack.get("/openapi.yaml");
+    assertThat(doc.statusCode()).isEqualTo(200);
+    JsonNode openapi = new tools.jackson.dataformat.yaml.YAMLMapper().readTree(doc.body());
+    assertThat(openapi.get("openapi").asString()).startsWith("3.1");
+    for (String path : List.of("/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/result", "/healthz",
+        "/readyz", "/metrics")) {
+      assertThat(openapi.get("paths").has(path)).as(path).isTrue();
+      String concrete = path.replace("{id}", "no-such-job");
+      int status = path.equals("/v1/jobs") ? stack.postJson("{}").statusCode()
+          : stack.get(concrete).statusCode();
+      assertThat(status).as(path).isNotEqualTo(405);
+      assertThat(openapi.get("paths").get(path).toString()).as(path)
+          .contains("\"" + (status == 400 || status == 404 ? status : 200) + "\"");
+    }
+  }
 }
