@@ -82,6 +82,13 @@ class ProducerApiIT {
         .filter(s -> traceparent.contains(s.getTraceId()))
         .findFirst().orElseThrow(() -> new AssertionError("no SERVER span for " + traceparent + " in " + stack.spans.getFinishedSpanItems()));
     assertThat(traceparent.split("-")[1]).isEqualTo(server.getTraceId());
+    SpanData send = stack.spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getKind() == SpanKind.PRODUCER && traceparent.contains(s.getSpanId()))
+        .findFirst().orElseThrow();
+    assertThat(send.getParentSpanId()).isEqualTo(server.getSpanId());
+    assertThat(send.getName()).isEqualTo("inference.requests publish");
+    assertThat(send.getAttributes().asMap().toString())
+        .contains("messaging.system=kafka", "messaging.destination.name=inference.requests");
     long enqueuedAt = Long.parseLong(
         HeaderNames.get(request.headers(), HeaderNames.ENQUEUED_AT_MS).orElseThrow());
     assertThat(enqueuedAt).isBetween(Instant.now().minusSeconds(60).toEpochMilli(),
