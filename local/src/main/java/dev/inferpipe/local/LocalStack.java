@@ -1,6 +1,7 @@
 package dev.inferpipe.local;
 
 import dev.inferpipe.api.ProducerApi;
+import dev.inferpipe.consumer.GpuConsumer;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.kafka.TopicProvisioner;
@@ -26,6 +27,7 @@ public final class LocalStack implements AutoCloseable {
   private EmbeddedKafka kafka;
   private EmbeddedS3 s3;
   private ProducerApi api;
+  private GpuConsumer consumer;
 
   LocalStack(LocalSettings settings) {
     this.settings = settings;
@@ -56,6 +58,10 @@ public final class LocalStack implements AutoCloseable {
     started.push(apiTelemetry);
     api = ProducerApi.start(serviceEnv, apiTelemetry);
     started.push(api);
+    Telemetry consumerTelemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(serviceEnv).build();
+    started.push(consumerTelemetry);
+    consumer = GpuConsumer.start(serviceEnv, consumerTelemetry);
+    started.push(consumer);
   }
 
   /**
@@ -72,11 +78,21 @@ public final class LocalStack implements AutoCloseable {
     wiring.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
     wiring.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
     wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
+    wiring.put("INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(settings.consumerPort()));
     return env.with(wiring);
   }
 
   public String apiUrl() {
     return "http://localhost:" + api.port();
+  }
+
+  public String consumerManagementUrl() {
+    return "http://localhost:" + consumer.managementPort();
+  }
+
+  /** True once the consumer has loaded its models and polls for jobs. */
+  public boolean consumerReady() {
+    return consumer.isReady();
   }
 
   public String kafkaBootstrapServers() {

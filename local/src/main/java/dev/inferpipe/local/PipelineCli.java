@@ -12,6 +12,10 @@ public final class PipelineCli {
       usage: ./pipeline <command>
 
         up      start Kafka, S3 and the services in this process; Ctrl-C stops them
+        train   diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]
+                retrain a bundled model (minutes on CPU; see docs/models.md)
+        evaluate  measure model quality (judge agreement, VQA exact match)
+        bench   measure per-step latency and the cost of per-step spans (docs/models.md)
 
       Settings come from environment variables (see README): INFERPIPE_DATA_DIR (default ./data),
       INFERPIPE_API_PORT (8080), INFERPIPE_LOCAL_KAFKA_PORT (9092), INFERPIPE_LOCAL_S3_PORT (9000),
@@ -36,6 +40,18 @@ public final class PipelineCli {
       case "up" -> {
         return up(localEnv, out);
       }
+      case "train" -> {
+        dev.inferpipe.consumer.train.TrainMain.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        return 0;
+      }
+      case "evaluate" -> {
+        dev.inferpipe.consumer.eval.EvaluateMain.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        return 0;
+      }
+      case "bench" -> {
+        dev.inferpipe.consumer.bench.StepBenchmark.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        return 0;
+      }
       default -> {
         err.println("unknown command '" + args[0] + "'");
         err.print(USAGE);
@@ -55,6 +71,7 @@ public final class PipelineCli {
     out.println();
     out.println("inferpipe is up (data in " + stack.settings().dataDir() + ")");
     out.println("  producer-api   " + stack.apiUrl() + "   (POST /v1/jobs, GET /v1/jobs/{id}, /metrics)");
+    out.println("  gpu-consumer   " + stack.consumerManagementUrl() + "   (/metrics, /healthz, /readyz)");
     out.println("  kafka          " + stack.kafkaBootstrapServers());
     out.println("  s3             " + stack.s3Endpoint() + "   (bucket " + stack.settings().bucket() + ")");
     out.println("Ctrl-C to stop.");

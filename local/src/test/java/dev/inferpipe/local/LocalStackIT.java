@@ -23,7 +23,8 @@ class LocalStackIT {
         "INFERPIPE_DATA_DIR", dir.toString(),
         "INFERPIPE_LOCAL_KAFKA_PORT", "0",
         "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0"));
+        "INFERPIPE_API_PORT", "0",
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0"));
   }
 
   @Test

@@ -1,0 +1,57 @@
+package dev.inferpipe.consumer;
+
+import dev.inferpipe.consumer.pipeline.StepTelemetry;
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.KafkaSettings;
+import dev.inferpipe.core.config.S3Settings;
+import dev.inferpipe.core.config.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything gpu-consumer reads from its environment.
+ *
+ * @param modelRoot {@code classpath:models/}, a directory, or {@code s3://bucket/prefix/}
+ * @param device {@code auto} (GPU when DJL sees one), {@code cpu} or {@code gpu}
+ * @param vqaBudget time allowed for VQA generation and decoding before the fallback applies
+ */
+public record ConsumerSettings(
+    String groupId,
+    int managementPort,
+    List<String> models,
+    String modelRoot,
+    Path modelCacheDir,
+    int modelCacheSize,
+    String device,
+    StepTelemetry stepTelemetry,
+    Duration vqaBudget,
+    KafkaSettings kafka,
+    Topics topics,
+    S3Settings s3) {
+
+  public static final String GROUP_ENV = "INFERPIPE_CONSUMER_GROUP";
+  public static final String MANAGEMENT_PORT_ENV = "INFERPIPE_CONSUMER_MANAGEMENT_PORT";
+  public static final String MODEL_URI_ENV = "INFERPIPE_MODEL_URI";
+  public static final String MODEL_CACHE_DIR_ENV = "INFERPIPE_MODEL_CACHE_DIR";
+  public static final String MODEL_CACHE_SIZE_ENV = "INFERPIPE_MODEL_CACHE_SIZE";
+  public static final String DEVICE_ENV = "INFERPIPE_DEVICE";
+  public static final String VQA_BUDGET_ENV = "INFERPIPE_VQA_BUDGET";
+
+  public static ConsumerSettings from(Env env) {
+    return new ConsumerSettings(
+        env.string(GROUP_ENV, "inferpipe-gpu-consumer"),
+        env.integer(MANAGEMENT_PORT_ENV, 9464),
+        env.list("INFERPIPE_MODELS", List.of("tiny-shapes-diffusion", "tiny-shapes-vqa")),
+        env.string(MODEL_URI_ENV, "classpath:models/"),
+        Path.of(env.string(MODEL_CACHE_DIR_ENV,
+            Path.of(System.getProperty("java.io.tmpdir"), "inferpipe-models").toString())),
+        env.integer(MODEL_CACHE_SIZE_ENV, 4),
+        env.string(DEVICE_ENV, "auto"),
+        StepTelemetry.parse(env.string(StepTelemetry.ENV, "spans")),
+        env.duration(VQA_BUDGET_ENV, Duration.ofSeconds(2)),
+        KafkaSettings.from(env),
+        Topics.from(env),
+        S3Settings.from(env));
+  }
+}

@@ -1,0 +1,183 @@
+package dev.inferpipe.consumer;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import dev.inferpipe.consumer.model.ModelCache;
+import dev.inferpipe.consumer.model.ModelLoader;
+import dev.inferpipe.consumer.model.ModelRepository;
+import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
+import dev.inferpipe.consumer.pipeline.VqaPipeline;
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.http.ManagementServer;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobDefaults;
+import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.model.ModelCatalog;
+import dev.inferpipe.core.model.ModelSpec;
+import dev.inferpipe.core.s3.S3Clients;
+import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.telemetry.Telemetry;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * gpu-consumer: one poll loop taking one job at a time from {@code inference.requests} (in a
+ * consumer group, so replicas share partitions), running it, and committing the offset only once
+ * its output, status or DLQ record is acknowledged (at-least-once; outputs are keyed by job id and
+ * seeded, so a redelivered job produces the same output under the same key).
+ */
+public final class GpuConsumer implements AutoCloseable {
+  public static final String SERVICE_NAME = "gpu-consumer";
+  private static final Logger log = LoggerFactory.getLogger(GpuConsumer.class);
+
+  private final ConsumerSettings settings;
+  private final KafkaClients kafka;
+  private final Consumer<String, byte[]> consumer;
+  private final Producer<String, byte[]> producer;
+  private final ModelCache models;
+  private final JobProcessor processor;
+  private final ManagementServer management;
+  private final S3Client s3;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private final Thread loop;
+  private volatile boolean modelsReady;
+
+  private GpuConsumer(ConsumerSettings settings, Env env, Telemetry telemetry) {
+    this.settings = settings;
+    JobCodec codec = new JobCodec();
+    this.kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
+        telemetry.openTelemetry(), telemetry.meterRegistry());
+    S3Clients s3Clients = new S3Clients(settings.s3(), env);
+    this.s3 = s3Clients.client();
+    ModelRepository repository = new ModelRepository(settings.modelRoot(), settings.modelCacheDir(),
+        () -> s3);
+    List<ModelSpec> specs = settings.models().stream().map(repository::spec).toList();
+    ModelCatalog catalog = ModelCatalog.of(specs.toArray(ModelSpec[]::new));
+    this.models = new ModelCache(repository, new ModelLoader(device(settings.device())),
+        telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
+        settings.modelCacheSize());
+    this.consumer = kafka.consumer("requests", Map.of(
+        ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
+        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
+        // A job may sample for minutes; the group must not evict the consumer meanwhile.
+        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis()));
+    this.producer = kafka.producer("results", Map.of(
+        ProducerConfig.LINGER_MS_CONFIG, 0,
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
+    this.processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(), producer,
+        settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
+        new JobDefaults(new SecureRandom()::nextLong), models,
+        new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
+            telemetry.meterRegistry()),
+        new VqaPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
+            telemetry.meterRegistry(),
+            uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
+            settings.vqaBudget(), System::nanoTime),
+        Clock.systemUTC());
+    telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
+        c -> PeakMemory.peakRssBytes());
+    this.management = ManagementServer.start(settings.managementPort(), telemetry,
+        () -> modelsReady && running.get());
+    this.loop = new Thread(this::run, SERVICE_NAME + "-loop");
+  }
+
+  /** Starts the service: management port first, then model preload and the poll loop. */
+  public static GpuConsumer start(Env env, Telemetry telemetry) {
+    GpuConsumer service = new GpuConsumer(ConsumerSettings.from(env), env, telemetry);
+    service.loop.start();
+    return service;
+  }
+
+  public int managementPort() {
+    return management.port();
+  }
+
+  public boolean isReady() {
+    return modelsReady;
+  }
+
+  private static Device device(String choice) {
+    return switch (choice.toLowerCase(java.util.Locale.ROOT)) {
+      case "cpu" -> Device.cpu();
+      case "gpu" -> Device.gpu();
+      case "auto" -> Engine.getInstance().defaultDevice();
+      default -> throw new IllegalArgumentException(
+          ConsumerSettings.DEVICE_ENV + " must be auto, cpu or gpu, got '" + choice + "'");
+    };
+  }
+
+  private void run() {
+    Logging.tagThread(SERVICE_NAME);
+    try {
+      for (String modelId : settings.models()) {
+        models.get(modelId);
+      }
+      modelsReady = true;
+      log.atInfo().addKeyValue("event", "consumer.ready")
+          .addKeyValue("models", settings.models()).log("models loaded; consuming");
+      consumer.subscribe(List.of(settings.topics().requests()), new ConsumerRebalanceListener() {
+        @Override
+        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+          log.atInfo().addKeyValue("event", "consumer.partitions_revoked")
+              .log("partitions revoked: {}", partitions);
+        }
+
+        @Override
+        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+          log.atInfo().addKeyValue("event", "consumer.partitions_assigned")
+              .log("partitions assigned: {}", partitions);
+        }
+      });
+      while (running.get()) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+          processor.process(record);
+          consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
+              new OffsetAndMetadata(record.offset() + 1)));
+        }
+      }
+    } catch (WakeupException e) {
+      // close() asked the loop to stop.
+    } catch (RuntimeException e) {
+      log.atError().addKeyValue("event", "consumer.failed").setCause(e).log("poll loop stopped");
+      running.set(false);
+    } finally {
+      consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** Finishes the job in hand (its offset is committed), then leaves the group and stops. */
+  @Override
+  public void close() {
+    running.set(false);
+    consumer.wakeup();
+    try {
+      loop.join(Duration.ofMinutes(2).toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(Duration.ofSeconds(5));
+    models.close();
+    management.close();
+    kafka.close();
+    s3.close();
+  }
+}

@@ -1,0 +1,68 @@
+package dev.inferpipe.consumer.eval;
+
+import static dev.inferpipe.consumer.nn.Layers.conv;
+import static dev.inferpipe.consumer.nn.Layers.declareConv;
+import static dev.inferpipe.consumer.nn.Layers.declareDense;
+import static dev.inferpipe.consumer.nn.Layers.declareGroupNorm;
+import static dev.inferpipe.consumer.nn.Layers.dense;
+import static dev.inferpipe.consumer.nn.Layers.groupNorm;
+import static dev.inferpipe.consumer.nn.Layers.silu;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.inferpipe.consumer.nn.Params;
+import dev.inferpipe.consumer.shapes.ShapeColor;
+import dev.inferpipe.consumer.shapes.ShapeKind;
+import java.util.SplittableRandom;
+
+/**
+ * The judge for generated images: a CNN trained on real rendered shapes that names the colour and
+ * the shape of a 32x32 image. Quality of the diffusion model is measured as how often this judge
+ * agrees with the prompt.
+ */
+public final class ShapeClassifier {
+  private static final int GROUPS = 8;
+  private final Params p;
+
+  public ShapeClassifier(NDManager manager, long seed) {
+    this.p = new Params(manager);
+    SplittableRandom r = new SplittableRandom(seed);
+    declareConv(p, r, "conv1", 3, 32, 3);
+    declareGroupNorm(p, "norm1", 32);
+    declareConv(p, r, "conv2", 32, 64, 3);
+    declareGroupNorm(p, "norm2", 64);
+    declareConv(p, r, "conv3", 64, 64, 3);
+    declareGroupNorm(p, "norm3", 64);
+    declareDense(p, r, "fc1", 64, 64);
+    declareDense(p, r, "fc2", 64, ShapeColor.values().length + ShapeKind.values().length);
+  }
+
+  public Params params() {
+    return p;
+  }
+
+  /** Logits (B, colours + shapes): the first block scores colours, the rest shapes. */
+  public NDArray logits(NDArray images) {
+    NDArray h = silu(groupNorm(conv(images, p, "conv1", 1), p, "norm1", GROUPS));
+    h = silu(groupNorm(conv(h, p, "conv2", 2), p, "norm2", GROUPS));
+    h = silu(groupNorm(conv(h, p, "conv3", 2), p, "norm3", GROUPS));
+    NDArray pooled = h.mean(new int[] {2, 3});
+    return dense(silu(dense(pooled, p, "fc1")), p, "fc2");
+  }
+
+  /** The judged colour and shape of one image. */
+  public record Verdict(ShapeColor color, ShapeKind kind) {}
+
+  public Verdict[] judge(NDArray images) {
+    NDArray logits = logits(images);
+    int colors = ShapeColor.values().length;
+    long[] color = logits.get(new NDIndex(":, 0:" + colors)).argMax(1).toLongArray();
+    long[] kind = logits.get(new NDIndex(":, " + colors + ":")).argMax(1).toLongArray();
+    Verdict[] verdicts = new Verdict[color.length];
+    for (int i = 0; i < color.length; i++) {
+      verdicts[i] = new Verdict(ShapeColor.values()[(int) color[i]], ShapeKind.values()[(int) kind[i]]);
+    }
+    return verdicts;
+  }
+}

@@ -1,0 +1,6 @@
+package dev.inferpipe.consumer.pipeline;
+
+import java.util.List;
+
+/** One generated PNG and the prompt words the model did not know. */
+public record GeneratedImage(byte[] png, List<String> unknownWords) {}

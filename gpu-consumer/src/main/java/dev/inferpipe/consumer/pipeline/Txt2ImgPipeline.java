@@ -1,0 +1,142 @@
+package dev.inferpipe.consumer.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.inferpipe.consumer.diffusion.DiffusionSampler;
+import dev.inferpipe.consumer.diffusion.NoiseSchedule;
+import dev.inferpipe.consumer.diffusion.PromptEncoder;
+import dev.inferpipe.consumer.diffusion.Sampler;
+import dev.inferpipe.consumer.model.LoadedModel;
+import dev.inferpipe.consumer.shapes.ImageTensors;
+import dev.inferpipe.core.job.ErrorCode;
+import dev.inferpipe.core.job.Sha256;
+import dev.inferpipe.core.job.Txt2ImgInput;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Scope;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import javax.imageio.ImageIO;
+
+/**
+ * Text to image: {@code diffusion.encode_prompt} -> {@code diffusion.sample} (one
+ * {@code diffusion.step} per step) -> {@code diffusion.decode}. Works on a batch of inputs that
+ * share sampler, steps, guidance and size; each keeps its own prompt and seed.
+ */
+public final class Txt2ImgPipeline {
+  private final Tracer tracer;
+  private final StepTelemetry stepTelemetry;
+  private final MeterRegistry registry;
+  private final PromptEncoder prompts = new PromptEncoder();
+  private final NoiseSchedule schedule = NoiseSchedule.standard();
+
+  public Txt2ImgPipeline(Tracer tracer, StepTelemetry stepTelemetry, MeterRegistry registry) {
+    this.tracer = tracer;
+    this.stepTelemetry = stepTelemetry;
+    this.registry = registry;
+  }
+
+  public List<GeneratedImage> run(LoadedModel.Diffusion model, List<Txt2ImgInput> batch,
+      BooleanSupplier cancelled) {
+    Txt2ImgInput first = batch.get(0);
+    for (Txt2ImgInput in : batch) {
+      if (!in.sampler().equals(first.sampler()) || !in.steps().equals(first.steps())
+          || !in.cfgScale().equals(first.cfgScale()) || !in.width().equals(first.width())
+          || !in.height().equals(first.height())) {
+        throw new IllegalArgumentException("a batch must share sampler, steps, cfg_scale and size");
+      }
+    }
+    try (NDManager manager = model.manager().newSubManager()) {
+      float[][] conditioning = new float[batch.size()][];
+      float[][] negative = new float[batch.size()][];
+      List<List<String>> unknown = new ArrayList<>();
+      Span encode = tracer.spanBuilder("diffusion.encode_prompt").startSpan();
+      try (Scope ignored = encode.makeCurrent()) {
+        for (int b = 0; b < batch.size(); b++) {
+          PromptEncoder.Encoded encoded = prompts.encode(batch.get(b).prompt());
+          conditioning[b] = encoded.multiHot();
+          negative[b] = prompts.encode(batch.get(b).negativePrompt()).multiHot();
+          unknown.add(encoded.unknownWords());
+        }
+        encode.setAttribute("prompt_hash", Sha256.hex(first.prompt()));
+        encode.setAttribute("prompt.unknown_words", (long) unknown.get(0).size());
+        encode.setAttribute("batch.size", (long) batch.size());
+      } finally {
+        encode.end();
+      }
+
+      long[] seeds = batch.stream().mapToLong(Txt2ImgInput::seed).toArray();
+      Span sample = tracer.spanBuilder("diffusion.sample")
+          .setAttribute("diffusion.sampler", first.sampler())
+          .setAttribute("diffusion.steps", (long) first.steps())
+          .setAttribute("diffusion.cfg_scale", first.cfgScale())
+          .setAttribute("diffusion.seed", seeds[0])
+          .setAttribute("batch.size", (long) batch.size())
+          .startSpan();
+      NDArray images;
+      try (Scope ignored = sample.makeCurrent()) {
+        Timer stepTimer = Timer.builder("inference.sampling.step")
+            .description("time per sampling / generate step")
+            .tags("task", "txt2img", "model", model.spec().modelId())
+            .publishPercentileHistogram().register(registry);
+        DiffusionSampler sampler = new DiffusionSampler(model.unet(), schedule);
+        images = sampler.sample(manager, new DiffusionSampler.Request(
+                Sampler.parse(first.sampler()), first.steps(), first.cfgScale().floatValue(), seeds,
+                conditioning, negative, first.height(), first.width()),
+            new StepTracer(tracer, stepTelemetry, "diffusion.step", "diffusion.step.index",
+                stepTimer, cancelled));
+      } catch (RuntimeException | OutOfMemoryError e) {
+        sample.recordException(e);
+        sample.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
+        throw classify(e);
+      } finally {
+        sample.end();
+      }
+
+      Span decode = tracer.spanBuilder("diffusion.decode").startSpan();
+      try (Scope ignored = decode.makeCurrent()) {
+        float[] pixels = images.toFloatArray();
+        List<GeneratedImage> result = new ArrayList<>();
+        long bytes = 0;
+        for (int b = 0; b < batch.size(); b++) {
+          byte[] png = png(ImageTensors.toImage(pixels, b, first.height(), first.width()));
+          bytes += png.length;
+          result.add(new GeneratedImage(png, unknown.get(b)));
+        }
+        decode.setAttribute("image.format", "png");
+        decode.setAttribute("image.bytes", bytes);
+        return result;
+      } finally {
+        decode.end();
+      }
+    }
+  }
+
+  static RuntimeException classify(Throwable e) {
+    if (e instanceof JobCancelledException cancelled) {
+      return cancelled;
+    }
+    String message = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+    if (e instanceof OutOfMemoryError || message.contains("out of memory")
+        || message.contains("not enough memory")) {
+      return new JobFailedException(ErrorCode.RESOURCE_EXHAUSTED, "out of memory: " + e.getMessage(), e);
+    }
+    return e instanceof RuntimeException runtime ? runtime
+        : new JobFailedException(ErrorCode.INTERNAL, e.toString(), e);
+  }
+
+  static byte[] png(java.awt.image.BufferedImage image) {
+    try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
+      ImageIO.write(image, "png", out);
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,13 @@
+package dev.inferpipe.consumer.pipeline;
+
+import java.util.List;
+
+/**
+ * A VQA result.
+ *
+ * @param confidence product of the chosen tokens' probabilities
+ * @param budgetExceeded true when generation stopped at the time budget (the answer is partial)
+ * @param unknownWords question words the model does not know (they were ignored)
+ */
+public record VqaAnswer(String answer, double confidence, List<String> tokens,
+    boolean budgetExceeded, List<String> unknownWords) {}

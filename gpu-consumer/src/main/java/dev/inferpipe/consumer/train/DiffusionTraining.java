@@ -1,0 +1,96 @@
+package dev.inferpipe.consumer.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.inferpipe.consumer.diffusion.NoiseSchedule;
+import dev.inferpipe.consumer.diffusion.PromptEncoder;
+import dev.inferpipe.consumer.diffusion.TinyUNet;
+import dev.inferpipe.consumer.nn.AdamStep;
+import dev.inferpipe.consumer.shapes.ImageTensors;
+import dev.inferpipe.consumer.shapes.ShapeColor;
+import dev.inferpipe.consumer.shapes.ShapeKind;
+import dev.inferpipe.consumer.shapes.ShapeRenderer;
+import java.awt.image.BufferedImage;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Trains {@link TinyUNet} with the DDPM epsilon objective on freshly drawn shapes. Prompts are
+ * "a {colour} {shape}", sometimes only the colour or only the shape, and dropped entirely with
+ * probability 0.1 so the same network also learns the unconditional model that classifier-free
+ * guidance needs.
+ */
+public final class DiffusionTraining {
+  public record Options(int steps, int batch, float learningRate, long seed, Path out) {}
+
+  private DiffusionTraining() {}
+
+  public static void run(Options options, NDManager root) throws Exception {
+    PromptEncoder prompts = new PromptEncoder();
+    NoiseSchedule schedule = NoiseSchedule.standard();
+    TinyUNet unet = new TinyUNet(root, prompts.size(), options.seed());
+    System.out.printf("tiny-shapes-diffusion: %,d parameters, %d steps of batch %d%n",
+        unet.params().count(), options.steps(), options.batch());
+    AdamStep optimizer = new AdamStep(unet.params(), options.learningRate(), options.steps(), 0.999f);
+    SplittableRandom random = new SplittableRandom(options.seed());
+    long start = System.nanoTime();
+    double smoothed = 0;
+    for (int step = 1; step <= options.steps(); step++) {
+      try (NDManager batch = root.newSubManager()) {
+        float loss = optimizer.step(() -> loss(batch, unet, prompts, schedule, random, options.batch()));
+        smoothed = step == 1 ? loss : 0.98 * smoothed + 0.02 * loss;
+      }
+      if (step % 100 == 0 || step == options.steps()) {
+        System.out.printf("step %d/%d loss %.4f (%.0f s)%n", step, options.steps(), smoothed,
+            (System.nanoTime() - start) / 1e9);
+      }
+    }
+    optimizer.useAveragedWeights();
+    Files.createDirectories(options.out().getParent());
+    try (OutputStream out = Files.newOutputStream(options.out())) {
+      unet.params().save(out);
+    }
+    System.out.printf("saved %s (%.0f s)%n", options.out(), (System.nanoTime() - start) / 1e9);
+  }
+
+  private static NDArray loss(NDManager m, TinyUNet unet, PromptEncoder prompts,
+      NoiseSchedule schedule, SplittableRandom random, int batchSize) {
+    List<BufferedImage> images = new ArrayList<>(batchSize);
+    float[] cond = new float[batchSize * prompts.size()];
+    float[] time = new float[batchSize];
+    float[] signal = new float[batchSize];
+    float[] noiseScale = new float[batchSize];
+    ShapeColor[] colors = ShapeColor.values();
+    ShapeKind[] kinds = ShapeKind.values();
+    for (int b = 0; b < batchSize; b++) {
+      ShapeColor color = colors[random.nextInt(colors.length)];
+      ShapeKind kind = kinds[random.nextInt(kinds.length)];
+      images.add(ShapeRenderer.single(kind, color, 32, random));
+      double u = random.nextDouble();
+      if (u >= 0.1) { // 10% unconditional
+        if (u < 0.85 || u >= 0.95) {
+          cond[b * prompts.size() + prompts.indexOf(color.word())] = 1f;
+        }
+        if (u < 0.95) {
+          cond[b * prompts.size() + prompts.indexOf(kind.word())] = 1f;
+        }
+      }
+      int t = random.nextInt(schedule.steps());
+      time[b] = (float) t / schedule.steps();
+      signal[b] = (float) Math.sqrt(schedule.alphaBar(t));
+      noiseScale[b] = (float) Math.sqrt(1 - schedule.alphaBar(t));
+    }
+    NDArray x0 = ImageTensors.toTensor(m, images);
+    NDArray noise = m.randomNormal(x0.getShape());
+    NDArray xt = x0.mul(m.create(signal).reshape(batchSize, 1, 1, 1))
+        .add(noise.mul(m.create(noiseScale).reshape(batchSize, 1, 1, 1)));
+    NDArray predicted = unet.predictNoise(xt, m.create(time),
+        m.create(cond, new Shape(batchSize, prompts.size())));
+    return predicted.sub(noise).square().mean();
+  }
+}

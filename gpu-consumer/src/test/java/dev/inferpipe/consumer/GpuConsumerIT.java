@@ -1,0 +1,295 @@
+package dev.inferpipe.consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.consumer.shapes.Scene;
+import dev.inferpipe.consumer.shapes.Scene.Quadrant;
+import dev.inferpipe.consumer.shapes.Scene.SceneObject;
+import dev.inferpipe.consumer.shapes.ShapeColor;
+import dev.inferpipe.consumer.shapes.ShapeKind;
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.kafka.HeaderNames;
+import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import dev.inferpipe.embedded.EmbeddedS3;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import tools.jackson.databind.JsonNode;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class GpuConsumerIT {
+  private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+  private static final String PRODUCER_SPAN = "00f067aa0ba902b7";
+
+  private final JobCodec codec = new JobCodec();
+  private final Topics topics = Topics.defaults();
+  private final InMemorySpanExporter spans = InMemorySpanExporter.create();
+  private EmbeddedKafka kafka;
+  private EmbeddedS3 s3;
+  private Telemetry telemetry;
+  private GpuConsumer consumer;
+  private KafkaProducer<String, byte[]> publisher;
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws Exception {
+    kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
+    s3 = EmbeddedS3.inMemory().start();
+    s3.createBucket("scenes");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
+    }
+    Env env = Env.of(Map.of(
+        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_DEVICE", "cpu",
+        "INFERPIPE_S3_ENDPOINT", s3.endpoint().toString(),
+        "INFERPIPE_S3_PATH_STYLE", "true",
+        "AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY));
+    telemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env)
+        .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+    consumer = GpuConsumer.start(env, telemetry);
+    publisher = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+        new StringSerializer(), new ByteArraySerializer());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!consumer.isReady() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(consumer.isReady()).isTrue();
+  }
+
+  @AfterAll
+  void stop() {
+    publisher.close();
+    consumer.close();
+    telemetry.close();
+    s3.close();
+    kafka.close();
+  }
+
+  private void publish(String key, String value, Long timestamp, Map<String, String> headers)
+      throws Exception {
+    RecordHeaders h = new RecordHeaders();
+    headers.forEach((k, v) -> HeaderNames.put(h, k, v));
+    publisher.send(new ProducerRecord<>(topics.requests(), null, timestamp, key,
+        value.getBytes(StandardCharsets.UTF_8), h)).get();
+  }
+
+  private static String txt2img(String jobId, int steps) {
+    return "{\"job_id\":\"" + jobId + "\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+        + "\"input\":{\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":3}}";
+  }
+
+  /** The first record with {@code key} on {@code topic} that satisfies nothing but existing. */
+  private ConsumerRecord<String, byte[]> await(String topic, String key) {
+    return awaitAll(topic, key, 1).get(0);
+  }
+
+  private List<ConsumerRecord<String, byte[]>> awaitAll(String topic, String key, int count) {
+    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers(), "group.id", "test-" + System.nanoTime(),
+        "auto.offset.reset", "earliest"), new StringDeserializer(), new ByteArrayDeserializer())) {
+      reader.subscribe(List.of(topic));
+      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+      while (found.size() < count && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
+          if (key.equals(r.key())) {
+            found.add(r);
+          }
+        }
+      }
+      assertThat(found).as("records for %s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
+      return found;
+    }
+  }
+
+  private List<SpanData> spansOf(String traceId) {
+    return spans.getFinishedSpanItems().stream().filter(s -> s.getTraceId().equals(traceId)).toList();
+  }
+
+  private static SpanData named(List<SpanData> spans, String name) {
+    return spans.stream().filter(s -> s.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError("no span " + name + " in " + spans.stream().map(SpanData::getName).toList()));
+  }
+
+  @Test
+  void continuesTheProducersTraceThroughToTheOutputRecord() throws Exception {
+    long enqueuedAt = System.currentTimeMillis() - 1500; // the job "waited" 1.5 s before we publish
+    publish("traced-1", txt2img("traced-1", 6), null, Map.of(
+        "traceparent", "00-" + TRACE_ID + "-" + PRODUCER_SPAN + "-01",
+        HeaderNames.ENQUEUED_AT_MS, Long.toString(enqueuedAt)));
+
+    ConsumerRecord<String, byte[]> output = await(topics.outputs(), "traced-1");
+    assertThat(HeaderNames.get(output.headers(), HeaderNames.TRACEPARENT)).hasValueSatisfying(
+        tp -> assertThat(tp).contains(TRACE_ID));
+    assertThat(HeaderNames.get(output.headers(), HeaderNames.CONTENT_TYPE)).contains("image/png");
+    assertThat(ImageIO.read(new ByteArrayInputStream(output.value())).getWidth()).isEqualTo(32);
+    JsonNode meta = codec.parseTree(output.headers().lastHeader("inferpipe-result").value());
+    assertThat(meta.get("seed").asLong()).isEqualTo(3);
+    assertThat(meta.get("trace_id").asString()).isEqualTo(TRACE_ID);
+    assertThat(meta.toString()).doesNotContain("red circle");
+
+    Thread.sleep(200); // the process span ends right after the output is acknowledged
+    List<SpanData> trace = spansOf(TRACE_ID);
+    SpanData process = named(trace, "process inference.requests");
+    SpanData queueWait = named(trace, "queue.wait inference.requests");
+    assertThat(process.getKind()).isEqualTo(SpanKind.CONSUMER);
+    assertThat(process.getParentSpanId()).isEqualTo(PRODUCER_SPAN);
+    assertThat(queueWait.getParentSpanId()).isEqualTo(PRODUCER_SPAN);
+    long waitedMs = (queueWait.getEndEpochNanos() - queueWait.getStartEpochNanos()) / 1_000_000;
+    assertThat(waitedMs).isGreaterThanOrEqualTo(1500);
+    assertThat(queueWait.getStartEpochNanos() / 1_000_000).isEqualTo(enqueuedAt);
+    assertThat(process.getAttributes().asMap().toString()).contains(
+        "messaging.system=kafka", "messaging.destination.name=inference.requests",
+        "messaging.consumer.group.name=inferpipe-gpu-consumer", "messaging.kafka.offset=",
+        "messaging.destination.partition.id=");
+    assertThat(named(trace, "diffusion.sample").getParentSpanId()).isEqualTo(process.getSpanId());
+    assertThat(trace.stream().filter(s -> s.getName().startsWith("diffusion.step "))).hasSize(6);
+    SpanData send = trace.stream().filter(s -> s.getKind() == SpanKind.PRODUCER
+        && s.getName().startsWith("inference.outputs")).findFirst().orElseThrow();
+    assertThat(send.getParentSpanId()).isEqualTo(process.getSpanId());
+
+    List<JobStatus> statuses = awaitAll(topics.status(), "traced-1", 1).stream()
+        .map(r -> codec.decodeStatus(r.value())).toList();
+    JobStatus running = statuses.get(0);
+    assertThat(running.status()).isEqualTo(JobState.RUNNING);
+    assertThat(running.queueWaitMs()).isGreaterThanOrEqualTo(1500);
+    assertThat(running.traceId()).isEqualTo(TRACE_ID);
+  }
+
+  @Test
+  void aPlainKafkaRecordWithoutTraceContextStartsANewTraceAndUsesTheRecordTimestamp()
+      throws Exception {
+    long timestamp = System.currentTimeMillis() - 2000;
+    publish(null, "{\"job_id\":\"plain-1\",\"task\":\"txt2img\","
+        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"a blue square\",\"steps\":3}}",
+        timestamp, Map.of());
+    ConsumerRecord<String, byte[]> output = await(topics.outputs(), "plain-1");
+    String traceparent = HeaderNames.get(output.headers(), HeaderNames.TRACEPARENT).orElseThrow();
+    String traceId = traceparent.split("-")[1];
+    assertThat(traceId).isNotEqualTo(TRACE_ID);
+    Thread.sleep(200);
+    List<SpanData> trace = spansOf(traceId);
+    SpanData process = named(trace, "process inference.requests");
+    assertThat(process.getParentSpanContext().isValid()).isFalse();
+    SpanData queueWait = named(trace, "queue.wait inference.requests");
+    assertThat(queueWait.getParentSpanId()).isEqualTo(process.getSpanId());
+    assertThat((queueWait.getEndEpochNanos() - queueWait.getStartEpochNanos()) / 1_000_000)
+        .isGreaterThanOrEqualTo(2000);
+    assertThat(queueWait.getAttributes().asMap().toString())
+        .contains("queue.enqueued_at_source=record_timestamp");
+  }
+
+  @Test
+  void garbageGoesToTheDlqAndDoesNotBlockThePartition() throws Exception {
+    publish("garbage-1", "{not json", null, Map.of());
+    publish("bad-job-1", "{\"job_id\":\"bad-job-1\",\"task\":\"txt2img\","
+        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"steps\":0}}", null, Map.of());
+    publish("after-1", txt2img("after-1", 2), null, Map.of());
+
+    ConsumerRecord<String, byte[]> garbage = await(topics.dlq(), "garbage-1");
+    assertThat(new String(garbage.value(), StandardCharsets.UTF_8)).isEqualTo("{not json");
+    assertThat(HeaderNames.get(garbage.headers(), HeaderNames.ERROR_CODE)).contains("INVALID_JSON");
+    assertThat(HeaderNames.get(garbage.headers(), HeaderNames.ERROR_MESSAGE)).isPresent();
+    assertThat(HeaderNames.get(garbage.headers(), "dlq-source-topic")).contains("inference.requests");
+
+    ConsumerRecord<String, byte[]> badJob = await(topics.dlq(), "bad-job-1");
+    assertThat(HeaderNames.get(badJob.headers(), HeaderNames.ERROR_CODE)).contains("INVALID_JOB");
+    assertThat(HeaderNames.get(badJob.headers(), HeaderNames.ERROR_MESSAGE))
+        .hasValueSatisfying(m -> assertThat(m).contains("input.prompt", "input.steps"));
+    JobStatus failed = codec.decodeStatus(await(topics.status(), "bad-job-1").value());
+    assertThat(failed.status()).isEqualTo(JobState.FAILED);
+    assertThat(failed.error().code().name()).isEqualTo("INVALID_JOB");
+
+    assertThat(await(topics.outputs(), "after-1").value()).isNotEmpty();
+  }
+
+  @Test
+  void answersAVqaJobWhoseImageIsInS3() throws Exception {
+    Scene scene = Scene.draw(List.of(
+        new SceneObject(ShapeKind.TRIANGLE, ShapeColor.YELLOW, Quadrant.BOTTOM_LEFT),
+        new SceneObject(ShapeKind.CIRCLE, ShapeColor.GREEN, Quadrant.TOP_RIGHT)),
+        64, new SplittableRandom(1));
+    try (var client = s3.client()) {
+      client.putObject(b -> b.bucket("scenes").key("q/scene.png"),
+          RequestBody.fromBytes(Base64.getDecoder().decode(TestModels.pngBase64(scene))));
+    }
+    publish("vqa-1", "{\"job_id\":\"vqa-1\",\"task\":\"vqa\",\"model_id\":\"tiny-shapes-vqa\","
+        + "\"input\":{\"image\":\"s3://scenes/q/scene.png\",\"question\":\"what colour is the triangle?\"}}",
+        null, Map.of());
+    ConsumerRecord<String, byte[]> output = await(topics.outputs(), "vqa-1");
+    JsonNode answer = codec.parseTree(output.value());
+    assertThat(answer.get("answer").asString()).isEqualTo("yellow");
+    assertThat(answer.get("confidence").asDouble()).isGreaterThan(0.5);
+    assertThat(HeaderNames.get(output.headers(), HeaderNames.CONTENT_TYPE)).contains("application/json");
+
+    publish("vqa-bad", "{\"job_id\":\"vqa-bad\",\"task\":\"vqa\",\"model_id\":\"tiny-shapes-vqa\","
+        + "\"input\":{\"image\":\"s3://scenes/missing.png\",\"question\":\"what colour is the triangle?\"}}",
+        null, Map.of());
+    Optional<JobStatus> failed = awaitAll(topics.status(), "vqa-bad", 2).stream()
+        .map(r -> codec.decodeStatus(r.value())).filter(s -> s.status() == JobState.FAILED).findFirst();
+    assertThat(failed).hasValueSatisfying(s ->
+        assertThat(s.error().code().name()).isEqualTo("INVALID_IMAGE"));
+  }
+
+  @Test
+  void managementPortServesMetricsAndReadiness() throws Exception {
+    publish("metrics-1", txt2img("metrics-1", 2), null, Map.of());
+    await(topics.outputs(), "metrics-1");
+    HttpClient http = HttpClient.newHttpClient();
+    String base = "http://localhost:" + consumer.managementPort();
+    assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/readyz")).build(),
+        HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    String metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(metrics).contains(
+        "inference_request_duration_seconds_count{model=\"tiny-shapes-diffusion\",service=\"gpu-consumer\",status=\"completed\",task=\"txt2img\"}",
+        "inference_queue_wait_seconds_count{",
+        "inference_sampling_step_seconds_bucket{",
+        "inference_model_load_seconds_count{",
+        "inference_model_cache_hit_ratio{",
+        "inference_jobs_total{",
+        "process_memory_peak_bytes{",
+        "kafka_consumer_fetch_manager_records_lag_max");
+  }
+}

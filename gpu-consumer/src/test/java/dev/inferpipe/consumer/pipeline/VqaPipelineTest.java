@@ -1,0 +1,154 @@
+package dev.inferpipe.consumer.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.inferpipe.consumer.TestModels;
+import dev.inferpipe.consumer.shapes.Scene;
+import dev.inferpipe.consumer.shapes.Scene.Quadrant;
+import dev.inferpipe.consumer.shapes.Scene.SceneObject;
+import dev.inferpipe.consumer.shapes.ShapeColor;
+import dev.inferpipe.consumer.shapes.ShapeKind;
+import dev.inferpipe.core.job.ErrorCode;
+import dev.inferpipe.core.job.VqaInput;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class VqaPipelineTest {
+  private final InMemorySpanExporter spans = InMemorySpanExporter.create();
+  private final SdkTracerProvider provider =
+      SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+
+  @AfterEach
+  void close() {
+    provider.close();
+  }
+
+  private VqaPipeline pipeline() {
+    return new VqaPipeline(provider.get("test"), StepTelemetry.SPANS, new SimpleMeterRegistry(),
+        uri -> { throw new IllegalStateException("no S3 here"); }, Duration.ofSeconds(5),
+        System::nanoTime);
+  }
+
+  /** A scene the test draws at 96 px: a red circle top left, a blue square bottom right. */
+  private static String scene() {
+    return TestModels.pngBase64(Scene.draw(List.of(
+        new SceneObject(ShapeKind.CIRCLE, ShapeColor.RED, Quadrant.TOP_LEFT),
+        new SceneObject(ShapeKind.SQUARE, ShapeColor.BLUE, Quadrant.BOTTOM_RIGHT)),
+        96, new SplittableRandom(9)));
+  }
+
+  static Stream<Arguments> questions() {
+    return Stream.of(
+        Arguments.of("what colour is the circle?", "red"),
+        Arguments.of("What color is the square?", "blue"),
+        Arguments.of("what shape is the blue object?", "square"),
+        Arguments.of("is there a red circle?", "yes"),
+        Arguments.of("is there a green triangle?", "no"),
+        Arguments.of("where is the red circle?", "top left"),
+        Arguments.of("where is the blue square?", "bottom right"));
+  }
+
+  @ParameterizedTest(name = "{0} -> {1}")
+  @MethodSource("questions")
+  void answersQuestionsAboutADrawnScene(String question, String expected) {
+    VqaAnswer answer = pipeline().run(TestModels.vqa(), new VqaInput(scene(), question, 3), () -> false);
+    assertThat(answer.answer()).isEqualTo(expected);
+    assertThat(answer.confidence()).isBetween(0.5, 1.0);
+    assertThat(answer.budgetExceeded()).isFalse();
+  }
+
+  @Test
+  void tracesEveryStageAndOneSpanPerGeneratedToken() {
+    pipeline().run(TestModels.vqa(), new VqaInput(scene(), "where is the blue square?", 3), () -> false);
+    List<SpanData> finished = spans.getFinishedSpanItems();
+    assertThat(finished).extracting(SpanData::getName).contains("vqa.image.load", "vqa.image.resize",
+        "vqa.image.normalize", "vqa.model.encode_image", "vqa.model.encode_text",
+        "vqa.model.generate", "vqa.decode.answer");
+    SpanData generate = finished.stream().filter(s -> s.getName().equals("vqa.model.generate"))
+        .findFirst().orElseThrow();
+    // "bottom", "right", then <eos>: three decoder steps.
+    List<SpanData> steps = finished.stream().filter(s -> s.getName().startsWith("vqa.generate.step"))
+        .toList();
+    assertThat(steps).hasSize(3).allSatisfy(s ->
+        assertThat(s.getParentSpanId()).isEqualTo(generate.getSpanId()));
+    assertThat(steps.get(0).getAttributes().asMap().toString()).contains("vqa.token=bottom");
+  }
+
+  @Test
+  void overTheBudgetAnswersWithThePartialAnswer() {
+    AtomicLong fakeClock = new AtomicLong();
+    VqaPipeline slow = new VqaPipeline(provider.get("test"), StepTelemetry.OFF,
+        new SimpleMeterRegistry(), uri -> null, Duration.ofMillis(100),
+        () -> fakeClock.getAndAdd(Duration.ofMillis(60).toNanos()));
+    VqaAnswer answer = slow.run(TestModels.vqa(), new VqaInput(scene(), "where is the red circle?", 3),
+        () -> false);
+    assertThat(answer.budgetExceeded()).isTrue();
+    assertThat(answer.tokens()).containsExactly("top");
+  }
+
+  static Stream<Arguments> badImages() throws Exception {
+    byte[] png = Base64.getDecoder().decode(scene());
+    return Stream.of(
+        Arguments.of("text bytes", "hello, not an image".getBytes()),
+        Arguments.of("truncated png", Arrays.copyOf(png, 40)),
+        Arguments.of("png header only", Arrays.copyOf(png, 8)),
+        Arguments.of("decompression bomb", bomb()),
+        Arguments.of("gif", gif()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badImages")
+  void badImagesFailWithInvalidImage(String name, byte[] bytes) {
+    String base64 = Base64.getEncoder().encodeToString(bytes);
+    assertThatThrownBy(() -> pipeline().run(TestModels.vqa(),
+        new VqaInput(base64, "what colour is the circle?", 3), () -> false))
+        .isInstanceOfSatisfying(JobFailedException.class,
+            e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_IMAGE));
+    SpanData load = spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getName().equals("vqa.image.load")).findFirst().orElseThrow();
+    assertThat(load.getStatus().getStatusCode())
+        .isEqualTo(io.opentelemetry.api.trace.StatusCode.ERROR);
+    assertThat(load.getEvents()).extracting(e -> e.getName()).contains("exception");
+  }
+
+  /** A valid PNG header declaring 50000 x 50000 pixels, in a few hundred bytes. */
+  private static byte[] bomb() throws Exception {
+    BufferedImage small = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(small, "png", out);
+    byte[] png = out.toByteArray();
+    // IHDR width/height live at bytes 16..23; the CRC no longer matches, but readers check size first.
+    int[] dims = {50_000, 50_000};
+    for (int d = 0; d < 2; d++) {
+      for (int i = 0; i < 4; i++) {
+        png[16 + d * 4 + i] = (byte) (dims[d] >>> (24 - 8 * i));
+      }
+    }
+    return png;
+  }
+
+  private static byte[] gif() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "gif", out);
+    return out.toByteArray();
+  }
+}
