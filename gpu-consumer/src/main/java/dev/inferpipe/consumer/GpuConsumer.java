@@ -12,6 +12,7 @@ import dev.inferpipe.core.http.ManagementServer;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
@@ -83,7 +84,8 @@ public final class GpuConsumer implements AutoCloseable {
     this.producer = kafka.producer("results", Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 0,
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
-    this.processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(), producer,
+    this.processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
+        new AckedSender(producer, settings.topics(), codec),
         settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
         new JobDefaults(new SecureRandom()::nextLong), models,
         new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),

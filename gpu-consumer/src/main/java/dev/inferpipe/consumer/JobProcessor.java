@@ -21,10 +21,12 @@ import dev.inferpipe.core.job.JobId;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.job.OutputMetadata;
 import dev.inferpipe.core.job.Sha256;
 import dev.inferpipe.core.job.Txt2ImgInput;
 import dev.inferpipe.core.job.VqaInput;
 import dev.inferpipe.core.job.ValidatedJob;
+import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.HeaderNames;
 import dev.inferpipe.core.kafka.HeadersPropagation;
 import dev.inferpipe.core.kafka.MessagingAttributes;
@@ -45,10 +47,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.slf4j.Logger;
@@ -67,7 +67,7 @@ final class JobProcessor {
   private final OpenTelemetry openTelemetry;
   private final Tracer tracer;
   private final MeterRegistry registry;
-  private final Producer<String, byte[]> producer;
+  private final AckedSender sender;
   private final Topics topics;
   private final S3Settings s3;
   private final String consumerGroup;
@@ -79,13 +79,13 @@ final class JobProcessor {
   private final VqaPipeline vqa;
   private final Clock clock;
 
-  JobProcessor(OpenTelemetry openTelemetry, MeterRegistry registry, Producer<String, byte[]> producer,
+  JobProcessor(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
       Topics topics, S3Settings s3, String consumerGroup, JobCodec codec, JobValidator validator,
       JobDefaults defaults, ModelCache models, Txt2ImgPipeline txt2img, VqaPipeline vqa, Clock clock) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.consumer");
     this.registry = registry;
-    this.producer = producer;
+    this.sender = sender;
     this.topics = topics;
     this.s3 = s3;
     this.consumerGroup = consumerGroup;
@@ -157,14 +157,14 @@ final class JobProcessor {
         .publishPercentileHistogram().register(registry).record(Duration.ofMillis(queueWaitMs));
 
     if (job.ttlSeconds() != null && queueWaitMs > job.ttlSeconds() * 1000L) {
-      publishStatus(running.ended(JobState.EXPIRED, new JobError(ErrorCode.TIMEOUT,
+      sender.publishStatus(running.ended(JobState.EXPIRED, new JobError(ErrorCode.TIMEOUT,
           "waited " + queueWaitMs + " ms in the queue; ttl_seconds is " + job.ttlSeconds()), clock.instant()));
       count(job, "expired");
       log.atInfo().addKeyValue("event", "job.expired").addKeyValue("queue_wait_ms", queueWaitMs)
           .log("job expired before it ran");
       return;
     }
-    publishStatus(running);
+    sender.publishStatus(running);
     logStarted(job, queueWaitMs);
 
     long start = System.nanoTime();
@@ -172,7 +172,7 @@ final class JobProcessor {
     try {
       LoadedModel model = models.get(job.modelId());
       OutputRecord output = run(job, model, running, queueWaitMs, start);
-      send(new ProducerRecord<>(topics.outputs(), null, job.jobId(), output.value(), output.headers()));
+      sender.send(new ProducerRecord<>(topics.outputs(), null, job.jobId(), output.value(), output.headers()));
       log.atInfo().addKeyValue("event", "job.output_produced")
           .addKeyValue("inference_time_ms", (System.nanoTime() - start) / 1_000_000)
           .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
@@ -241,7 +241,7 @@ final class JobProcessor {
   private void fail(Span process, JobStatus running, JobState state, ErrorCode code, Exception e) {
     process.recordException(e);
     process.setStatus(StatusCode.ERROR, code.name());
-    publishStatus(running.ended(state, new JobError(code, e.getMessage()), clock.instant()));
+    sender.publishStatus(running.ended(state, new JobError(code, e.getMessage()), clock.instant()));
     log.atWarn().addKeyValue("event", "job.failed").addKeyValue("error_code", code.name())
         .addKeyValue("status", state.name()).log("job {}: {}", state, e.getMessage());
   }
@@ -249,26 +249,14 @@ final class JobProcessor {
   /** The original key and value go to the DLQ with why; a FAILED status too if we know the job. */
   private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorCode code, String message,
       Optional<String> jobId, Instant enqueuedAt) {
-    RecordHeaders headers = new RecordHeaders();
-    record.headers().forEach(h -> {
-      if (!h.key().equals("traceparent") && !h.key().equals("tracestate")) {
-        headers.add(h);
-      }
-    });
-    HeaderNames.put(headers, HeaderNames.ERROR_CODE, code.name());
-    HeaderNames.put(headers, HeaderNames.ERROR_MESSAGE, truncate(message, 1000));
-    HeaderNames.put(headers, "dlq-source-topic", record.topic());
-    HeaderNames.put(headers, "dlq-source-partition", Integer.toString(record.partition()));
-    HeaderNames.put(headers, "dlq-source-offset", Long.toString(record.offset()));
-    send(new ProducerRecord<>(topics.dlq(), null, record.key(), record.value(), headers));
+    sender.deadLetter(record, code, message);
     registry.counter("inference.dlq.records", "code", code.name()).increment();
     jobId.ifPresent(id -> {
       Instant now = clock.instant();
-      JobStatus failed = new JobStatus(id, JobState.FAILED, null, null,
+      sender.publishStatus(new JobStatus(id, JobState.FAILED, null, null,
           HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null),
           Span.current().getSpanContext().getTraceId(), enqueuedAt, null, now, null, null, null,
-          null, new JobError(code, truncate(message, 1000)), now);
-      publishStatus(failed);
+          null, new JobError(code, truncate(message, 1000)), now));
     });
     log.atWarn().addKeyValue("event", "job.dead_lettered").addKeyValue("error_code", code.name())
         .addKeyValue("job_id", jobId.orElse(null)).addKeyValue("offset", record.offset())
@@ -287,26 +275,6 @@ final class JobProcessor {
       // Not JSON: fall through to the key.
     }
     return JobId.isValid(record.key()) ? Optional.of(record.key()) : Optional.empty();
-  }
-
-  private void publishStatus(JobStatus status) {
-    RecordHeaders headers = new RecordHeaders();
-    HeaderNames.put(headers, HeaderNames.CONTENT_TYPE, HeaderNames.JSON);
-    HeaderNames.put(headers, HeaderNames.SCHEMA_VERSION, HeaderNames.SCHEMA_V1);
-    send(new ProducerRecord<>(topics.status(), null, status.jobId(), codec.encode(status), headers));
-  }
-
-  /** Waits for the broker's acknowledgement: the offset is committed only after this. */
-  private void send(ProducerRecord<String, byte[]> record) {
-    try {
-      producer.send(record).get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while producing to " + record.topic(), e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot produce to " + record.topic() + ": "
-          + e.getCause().getMessage(), e.getCause());
-    }
   }
 
   private static Instant enqueuedAt(ConsumerRecord<String, byte[]> record) {

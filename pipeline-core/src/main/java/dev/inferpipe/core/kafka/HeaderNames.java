@@ -18,6 +18,9 @@ public final class HeaderNames {
   public static final String REQUEST_SHA256 = "request-sha256";
   public static final String ERROR_CODE = "error-code";
   public static final String ERROR_MESSAGE = "error-message";
+  public static final String DLQ_SOURCE_TOPIC = "dlq-source-topic";
+  public static final String DLQ_SOURCE_PARTITION = "dlq-source-partition";
+  public static final String DLQ_SOURCE_OFFSET = "dlq-source-offset";
 
   public static final String JSON = "application/json";
   public static final String SCHEMA_V1 = "1";

@@ -1,6 +1,5 @@
-package dev.inferpipe.consumer;
+package dev.inferpipe.core.job;
 
-import dev.inferpipe.core.job.Task;
 import java.time.Instant;
 import java.util.List;
 

@@ -1,0 +1,234 @@
+package dev.inferpipe.sink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.job.OutputMetadata;
+import dev.inferpipe.core.job.Task;
+import dev.inferpipe.core.kafka.HeaderNames;
+import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import dev.inferpipe.embedded.EmbeddedS3;
+import io.opentelemetry.sdk.testing.exporter.InMemorySpanExporter;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.services.s3.S3Client;
+import tools.jackson.databind.JsonNode;
+
+class StorageSinkIT {
+  private static final String BUCKET = "inferpipe-outputs";
+  private static final String TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
+
+  @TempDir Path dir;
+  private final JobCodec codec = new JobCodec();
+  private final Topics topics = Topics.defaults();
+  private final InMemorySpanExporter spans = InMemorySpanExporter.create();
+  private EmbeddedKafka kafka;
+  private EmbeddedS3 s3;
+  private Telemetry telemetry;
+  private StorageSink sink;
+  private KafkaProducer<String, byte[]> publisher;
+
+  @BeforeEach
+  void start() throws Exception {
+    kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
+    s3 = EmbeddedS3.onDisk(dir.resolve("s3"), 0).start();
+    s3.createBucket(BUCKET);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
+    }
+    publisher = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+        new StringSerializer(), new ByteArraySerializer());
+  }
+
+  private void startSink(int maxAttempts) {
+    Map<String, String> env = new HashMap<>(Map.of(
+        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+        "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
+        "INFERPIPE_S3_BUCKET", BUCKET,
+        "INFERPIPE_S3_ENDPOINT", s3.endpoint().toString(),
+        "INFERPIPE_S3_PATH_STYLE", "true",
+        "AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY,
+        "INFERPIPE_SINK_MAX_ATTEMPTS", Integer.toString(maxAttempts),
+        "INFERPIPE_SINK_FIRST_BACKOFF", "100ms",
+        "INFERPIPE_SINK_MAX_BACKOFF", "1s"));
+    telemetry = Telemetry.builder(StorageSink.SERVICE_NAME).env(Env.of(env))
+        .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
+    sink = StorageSink.start(Env.of(env), telemetry);
+  }
+
+  @AfterEach
+  void stop() {
+    publisher.close();
+    if (sink != null) {
+      sink.close();
+      telemetry.close();
+    }
+    s3.close();
+    kafka.close();
+  }
+
+  private static OutputMetadata meta(String jobId, Task task, String file, String type) {
+    Instant t = Instant.parse("2026-11-21T10:00:00Z");
+    return new OutputMetadata(jobId, task, task == Task.TXT2IMG ? "tiny-shapes-diffusion"
+        : "tiny-shapes-vqa", "abc123", TRACE_ID, t, t.plusMillis(40), 40, 900, file, type,
+        "hash", 7L, 25, "ddim", 3.0, 32, 32, List.of(), task == Task.VQA ? "red" : null,
+        task == Task.VQA ? 0.97 : null, task == Task.VQA ? false : null);
+  }
+
+  private void publishOutput(String jobId, byte[] value, OutputMetadata meta) throws Exception {
+    RecordHeaders headers = new RecordHeaders();
+    HeaderNames.put(headers, "traceparent", "00-" + TRACE_ID + "-b7ad6b7169203331-01");
+    if (meta != null) {
+      headers.add(OutputMetadata.HEADER, codec.encode(meta));
+    }
+    publisher.send(new ProducerRecord<>(topics.outputs(), null, jobId, value, headers)).get();
+  }
+
+  private List<ConsumerRecord<String, byte[]>> await(String topic, String key, int count) {
+    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers(), "group.id", "t-" + System.nanoTime(),
+        "auto.offset.reset", "earliest"), new StringDeserializer(), new ByteArrayDeserializer())) {
+      reader.subscribe(List.of(topic));
+      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (found.size() < count && System.nanoTime() < deadline) {
+        reader.poll(Duration.ofMillis(200)).forEach(r -> {
+          if (key.equals(r.key())) {
+            found.add(r);
+          }
+        });
+      }
+      assertThat(found).as("%s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
+      return found;
+    }
+  }
+
+  @Test
+  void storesTheOutputAndResultThenPublishesSucceeded() throws Exception {
+    startSink(3);
+    byte[] png = {(byte) 0x89, 'P', 'N', 'G', 9, 9};
+    publishOutput("job-1", png, meta("job-1", Task.TXT2IMG, "image.png", "image/png"));
+
+    JobStatus done = codec.decodeStatus(await(topics.status(), "job-1", 1).get(0).value());
+    assertThat(done.status()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.outputLocation()).isEqualTo("s3://" + BUCKET + "/outputs/job-1/image.png");
+    assertThat(done.inferenceMs()).isEqualTo(900);
+    assertThat(done.traceId()).isEqualTo(TRACE_ID);
+    try (S3Client client = s3.client()) {
+      var object = client.getObjectAsBytes(b -> b.bucket(BUCKET).key("outputs/job-1/image.png"));
+      assertThat(object.asByteArray()).isEqualTo(png);
+      assertThat(object.response().contentType()).isEqualTo("image/png");
+      JsonNode result = codec.parseTree(client.getObjectAsBytes(
+          b -> b.bucket(BUCKET).key("outputs/job-1/result.json")).asByteArray());
+      assertThat(result.get("output_location").asString()).endsWith("outputs/job-1/image.png");
+      assertThat(result.get("job").get("seed").asLong()).isEqualTo(7);
+      assertThat(result.get("job").get("trace_id").asString()).isEqualTo(TRACE_ID);
+    }
+    Thread.sleep(200);
+    List<SpanData> trace = spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getTraceId().equals(TRACE_ID)).toList();
+    SpanData process = trace.stream().filter(s -> s.getName().equals("process inference.outputs"))
+        .findFirst().orElseThrow();
+    assertThat(process.getParentSpanId()).isEqualTo("b7ad6b7169203331");
+    assertThat(trace.stream().filter(s -> s.getName().equals("s3.put_object")))
+        .hasSize(2).allSatisfy(s -> {
+          assertThat(s.getParentSpanId()).isEqualTo(process.getSpanId());
+          assertThat(s.getAttributes().asMap().toString()).contains("aws.s3.bucket=" + BUCKET);
+        });
+    assertThat(trace).anySatisfy(s -> {
+      assertThat(s.getName()).isEqualTo("inference.status publish");
+      assertThat(s.getParentSpanId()).isEqualTo(process.getSpanId());
+    });
+
+    // Redelivery (the same output again) overwrites the same keys.
+    publishOutput("job-1", png, meta("job-1", Task.TXT2IMG, "image.png", "image/png"));
+    assertThat(await(topics.status(), "job-1", 2)).hasSize(2);
+    try (S3Client client = s3.client()) {
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-1/")).contents())
+          .hasSize(2);
+    }
+    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+        URI.create("http://localhost:" + sink.managementPort() + "/metrics")).build(),
+        HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(metrics).contains("inference_s3_put_seconds_count", "inference_s3_put_bytes_total",
+        "inference_jobs_total{model=\"tiny-shapes-diffusion\",service=\"storage-sink\",status=\"SUCCEEDED\",task=\"txt2img\"} 2.0");
+  }
+
+  @Test
+  void retriesWhileS3IsDownThenSucceeds() throws Exception {
+    startSink(10);
+    s3.stop();
+    publishOutput("job-2", "{\"answer\":\"red\"}".getBytes(StandardCharsets.UTF_8),
+        meta("job-2", Task.VQA, "answer.json", "application/json"));
+    Thread.sleep(2000);
+    s3.start();
+    JobStatus done = codec.decodeStatus(await(topics.status(), "job-2", 1).get(0).value());
+    assertThat(done.status()).isEqualTo(JobState.SUCCEEDED);
+    assertThat(done.answer()).isEqualTo("red");
+    assertThat(spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getName().equals("s3.put_object")
+            && s.getStatus().getStatusCode() == io.opentelemetry.api.trace.StatusCode.ERROR))
+        .isNotEmpty();
+  }
+
+  @Test
+  void s3DownPastTheBoundFailsTheJobAndKeepsTheOutputInTheDlq() throws Exception {
+    startSink(2);
+    s3.stop();
+    publishOutput("job-3", new byte[] {1, 2, 3}, meta("job-3", Task.TXT2IMG, "image.png", "image/png"));
+    JobStatus failed = codec.decodeStatus(await(topics.status(), "job-3", 1).get(0).value());
+    assertThat(failed.status()).isEqualTo(JobState.FAILED);
+    assertThat(failed.error().code().name()).isEqualTo("UNAVAILABLE");
+    ConsumerRecord<String, byte[]> dead = await(topics.dlq(), "job-3", 1).get(0);
+    assertThat(dead.value()).containsExactly(1, 2, 3);
+    assertThat(HeaderNames.get(dead.headers(), HeaderNames.ERROR_CODE)).contains("UNAVAILABLE");
+  }
+
+  @Test
+  void outputsWithoutUsableMetadataGoToTheDlq() throws Exception {
+    startSink(2);
+    publishOutput("job-4", new byte[] {1}, null);
+    publishOutput("job-5", new byte[] {1}, meta("../../etc", Task.TXT2IMG, "image.png", "image/png"));
+    publishOutput("job-6", new byte[] {1}, meta("job-6", Task.TXT2IMG, "../x.png", "image/png"));
+    assertThat(HeaderNames.get(await(topics.dlq(), "job-4", 1).get(0).headers(),
+        HeaderNames.ERROR_MESSAGE)).hasValueSatisfying(m -> assertThat(m).contains("no inferpipe-result"));
+    assertThat(HeaderNames.get(await(topics.dlq(), "job-5", 1).get(0).headers(),
+        HeaderNames.ERROR_MESSAGE)).hasValueSatisfying(m -> assertThat(m).contains("unsafe"));
+    assertThat(HeaderNames.get(await(topics.dlq(), "job-6", 1).get(0).headers(),
+        HeaderNames.ERROR_MESSAGE)).hasValueSatisfying(m -> assertThat(m).contains("output_file"));
+  }
+}
