@@ -5,7 +5,7 @@ import java.nio.file.Path;
 
 /** Where the embedded stack keeps its data and which ports it listens on. */
 record LocalSettings(Path dataDir, int kafkaPort, int s3Port, int apiPort, int consumerPort,
-    String bucket) {
+    int sinkPort, String bucket) {
   static final String DATA_DIR_ENV = "INFERPIPE_DATA_DIR";
   static final String KAFKA_PORT_ENV = "INFERPIPE_LOCAL_KAFKA_PORT";
   static final String S3_PORT_ENV = "INFERPIPE_LOCAL_S3_PORT";
@@ -17,6 +17,7 @@ record LocalSettings(Path dataDir, int kafkaPort, int s3Port, int apiPort, int c
         env.integer(S3_PORT_ENV, 9000),
         env.integer("INFERPIPE_API_PORT", 8080),
         env.integer("INFERPIPE_CONSUMER_MANAGEMENT_PORT", 9464),
+        env.integer("INFERPIPE_SINK_MANAGEMENT_PORT", 9465),
         env.string("INFERPIPE_S3_BUCKET", "inferpipe-outputs"));
   }
 }

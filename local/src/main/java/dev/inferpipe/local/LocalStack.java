@@ -2,9 +2,11 @@ package dev.inferpipe.local;
 
 import dev.inferpipe.api.ProducerApi;
 import dev.inferpipe.consumer.GpuConsumer;
+import dev.inferpipe.sink.StorageSink;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.SpanStore;
 import dev.inferpipe.core.telemetry.Telemetry;
 import dev.inferpipe.embedded.EmbeddedKafka;
 import dev.inferpipe.embedded.EmbeddedS3;
@@ -24,10 +26,13 @@ public final class LocalStack implements AutoCloseable {
 
   private final LocalSettings settings;
   private final Deque<AutoCloseable> started = new ArrayDeque<>();
+  /** Every service's finished spans, for the demo's waterfall and GET /v1/jobs/{id}/trace. */
+  private final SpanStore spans = new SpanStore(5_000);
   private EmbeddedKafka kafka;
   private EmbeddedS3 s3;
   private ProducerApi api;
   private GpuConsumer consumer;
+  private StorageSink sink;
 
   LocalStack(LocalSettings settings) {
     this.settings = settings;
@@ -54,14 +59,23 @@ public final class LocalStack implements AutoCloseable {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, Topics.from(serviceEnv), REQUEST_PARTITIONS, (short) 1);
     }
-    Telemetry apiTelemetry = Telemetry.builder(ProducerApi.SERVICE_NAME).env(serviceEnv).build();
-    started.push(apiTelemetry);
-    api = ProducerApi.start(serviceEnv, apiTelemetry);
+    Telemetry apiTelemetry = telemetry(ProducerApi.SERVICE_NAME, serviceEnv);
+    api = ProducerApi.start(serviceEnv, apiTelemetry, java.util.Optional.of(spans));
     started.push(api);
-    Telemetry consumerTelemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(serviceEnv).build();
-    started.push(consumerTelemetry);
-    consumer = GpuConsumer.start(serviceEnv, consumerTelemetry);
+    consumer = GpuConsumer.start(serviceEnv, telemetry(GpuConsumer.SERVICE_NAME, serviceEnv));
     started.push(consumer);
+    sink = StorageSink.start(serviceEnv, telemetry(StorageSink.SERVICE_NAME, serviceEnv));
+    started.push(sink);
+  }
+
+  private Telemetry telemetry(String service, Env env) {
+    Telemetry telemetry = Telemetry.builder(service).env(env).addSpanProcessor(spans).build();
+    started.push(telemetry);
+    return telemetry;
+  }
+
+  public SpanStore spans() {
+    return spans;
   }
 
   /**
@@ -79,6 +93,7 @@ public final class LocalStack implements AutoCloseable {
     wiring.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
     wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
     wiring.put("INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(settings.consumerPort()));
+    wiring.put("INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(settings.sinkPort()));
     return env.with(wiring);
   }
 
@@ -88,6 +103,10 @@ public final class LocalStack implements AutoCloseable {
 
   public String consumerManagementUrl() {
     return "http://localhost:" + consumer.managementPort();
+  }
+
+  public String sinkManagementUrl() {
+    return "http://localhost:" + sink.managementPort();
   }
 
   /** True once the consumer has loaded its models and polls for jobs. */

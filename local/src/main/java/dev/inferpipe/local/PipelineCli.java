@@ -11,7 +11,13 @@ public final class PipelineCli {
   private static final String USAGE = """
       usage: ./pipeline <command>
 
+        demo    start the stack, run two txt2img jobs and one VQA job, print their results,
+                timings and span waterfalls, stop (exit 0 if all succeeded)
         up      start Kafka, S3 and the services in this process; Ctrl-C stops them
+        submit  [--direct] [--wait] <job.json | '{...}' | ->   submit to a running stack
+                (--direct publishes straight to Kafka, as any Kafka client would)
+        get     <job_id>            print a job's status
+        fetch   <job_id> [file]     download a finished job's output
         train   diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]
                 retrain a bundled model (minutes on CPU; see docs/models.md)
         evaluate  measure model quality (judge agreement, VQA exact match)
@@ -36,7 +42,23 @@ public final class PipelineCli {
     Env localEnv = env.get(Logging.FORMAT_ENV).isPresent() ? env
         : env.with(Map.of(Logging.FORMAT_ENV, "text"));
     Logging.configure(localEnv, "local", "local");
+    java.util.List<String> rest = java.util.Arrays.asList(args).subList(1, args.length);
     switch (args[0]) {
+      case "demo" -> {
+        Env quiet = env.get(Logging.LEVEL_ENV).isPresent() ? localEnv
+            : localEnv.with(Map.of(Logging.LEVEL_ENV, "WARN"));
+        Logging.configure(quiet, "local", "local");
+        return Demo.run(quiet, out);
+      }
+      case "submit" -> {
+        return ClientCommands.submit(rest, env, out, err);
+      }
+      case "get" -> {
+        return ClientCommands.get(rest, env, out, err);
+      }
+      case "fetch" -> {
+        return ClientCommands.fetch(rest, env, out, err);
+      }
       case "up" -> {
         return up(localEnv, out);
       }
@@ -72,6 +94,7 @@ public final class PipelineCli {
     out.println("inferpipe is up (data in " + stack.settings().dataDir() + ")");
     out.println("  producer-api   " + stack.apiUrl() + "   (POST /v1/jobs, GET /v1/jobs/{id}, /metrics)");
     out.println("  gpu-consumer   " + stack.consumerManagementUrl() + "   (/metrics, /healthz, /readyz)");
+    out.println("  storage-sink   " + stack.sinkManagementUrl() + "   (/metrics, /healthz, /readyz)");
     out.println("  kafka          " + stack.kafkaBootstrapServers());
     out.println("  s3             " + stack.s3Endpoint() + "   (bucket " + stack.settings().bucket() + ")");
     out.println("Ctrl-C to stop.");

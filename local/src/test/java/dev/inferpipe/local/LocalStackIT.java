@@ -24,11 +24,12 @@ class LocalStackIT {
         "INFERPIPE_LOCAL_KAFKA_PORT", "0",
         "INFERPIPE_LOCAL_S3_PORT", "0",
         "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0"));
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_SINK_MANAGEMENT_PORT", "0"));
   }
 
   @Test
-  void stackServesJobsAndKeepsThemAcrossARestart(@TempDir Path dir) throws Exception {
+  void aJobRunsEndToEndAndStaysFetchableAcrossARestart(@TempDir Path dir) throws Exception {
     String jobId;
     try (LocalStack stack = LocalStack.start(env(dir))) {
       awaitReady(stack);
@@ -42,6 +43,9 @@ class LocalStackIT {
       Matcher id = Pattern.compile("\"job_id\":\"([^\"]+)\"").matcher(accepted.body());
       assertThat(id.find()).isTrue();
       jobId = id.group(1);
+      String done = pollUntilFinished(stack, jobId);
+      assertThat(done).contains("\"status\":\"SUCCEEDED\"",
+          "\"output_location\":\"s3://inferpipe-outputs/outputs/" + jobId + "/image.png\"");
     }
     assertThat(dir.resolve("kafka").resolve("meta.properties")).exists();
     assertThat(dir.resolve("s3").resolve("inferpipe-outputs")).isDirectory();
@@ -52,8 +56,28 @@ class LocalStackIT {
           URI.create(again.apiUrl() + "/v1/jobs/" + jobId)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertThat(polled.statusCode()).isEqualTo(200);
-      assertThat(polled.body()).contains("\"status\":\"QUEUED\"");
+      assertThat(polled.body()).contains("\"status\":\"SUCCEEDED\"");
+      HttpResponse<byte[]> png = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+          .build().send(HttpRequest.newBuilder(URI.create(again.apiUrl() + "/v1/jobs/" + jobId
+              + "/result")).build(), HttpResponse.BodyHandlers.ofByteArray());
+      assertThat(png.statusCode()).isEqualTo(200);
+      assertThat(javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(png.body())).getWidth())
+          .isEqualTo(32);
     }
+  }
+
+  private String pollUntilFinished(LocalStack stack, String jobId) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    String body = "";
+    while (System.nanoTime() < deadline) {
+      body = http.send(HttpRequest.newBuilder(URI.create(stack.apiUrl() + "/v1/jobs/" + jobId))
+          .build(), HttpResponse.BodyHandlers.ofString()).body();
+      if (body.contains("\"status\":\"SUCCEEDED\"") || body.contains("\"status\":\"FAILED\"")) {
+        return body;
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("job " + jobId + " did not finish: " + body);
   }
 
   private void awaitReady(LocalStack stack) throws Exception {

@@ -7,6 +7,9 @@ import dev.inferpipe.core.job.JobId;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.s3.S3Uri;
+import dev.inferpipe.core.telemetry.SpanStore;
+import dev.inferpipe.core.telemetry.SpanView;
+import dev.inferpipe.core.telemetry.TraceWaterfall;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -25,14 +28,16 @@ final class JobRoutes {
   private final ResultLinks links;
   private final long maxBodyBytes;
   private final MeterRegistry registry;
+  private final Optional<SpanStore> spanStore;
 
   JobRoutes(JobSubmitter submitter, StatusStore store, ResultLinks links, long maxBodyBytes,
-      MeterRegistry registry) {
+      MeterRegistry registry, Optional<SpanStore> spanStore) {
     this.submitter = submitter;
     this.store = store;
     this.links = links;
     this.maxBodyBytes = maxBodyBytes;
     this.registry = registry;
+    this.spanStore = spanStore;
   }
 
   record Accepted(String jobId, JobState status, String statusUrl, String outputLocation) {}
@@ -124,6 +129,30 @@ final class JobRoutes {
     ApiResponses.json(ctx, 302, new Result(status.jobId(), status.status(),
         status.outputLocation(), url, links.ttl().toSeconds(), status.answer()));
   }
+
+  /** GET /v1/jobs/{id}/trace: the job's spans (JSON, or a text waterfall with ?format=text). */
+  void trace(Context ctx) {
+    if (spanStore.isEmpty()) {
+      ApiResponses.error(ctx, 404, ApiError.of("TRACE_STORE_DISABLED", "this deployment keeps no"
+          + " spans; find the job's trace_id in your tracing backend"));
+      return;
+    }
+    Optional<JobStatus> found = find(ctx);
+    if (found.isEmpty()) {
+      return;
+    }
+    String traceId = found.get().traceId();
+    List<io.opentelemetry.sdk.trace.data.SpanData> spans =
+        traceId == null ? List.of() : spanStore.get().trace(traceId);
+    if ("text".equals(ctx.queryParam("format"))) {
+      ctx.status(200).contentType("text/plain; charset=utf-8").result(TraceWaterfall.render(spans));
+      return;
+    }
+    ApiResponses.json(ctx, 200, new TraceBody(found.get().jobId(), traceId,
+        spans.stream().map(SpanView::of).toList()));
+  }
+
+  record TraceBody(String jobId, String traceId, List<SpanView> spans) {}
 
   private Optional<JobStatus> find(Context ctx) {
     String jobId = ctx.pathParam("id");

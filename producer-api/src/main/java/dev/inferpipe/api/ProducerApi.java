@@ -8,11 +8,13 @@ import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.telemetry.SpanStore;
 import dev.inferpipe.core.telemetry.Telemetry;
 import io.javalin.Javalin;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
@@ -40,6 +42,14 @@ public final class ProducerApi implements AutoCloseable {
   }
 
   public static ProducerApi start(Env env, Telemetry telemetry) {
+    return start(env, telemetry, Optional.empty());
+  }
+
+  /**
+   * @param spanStore when present (the local stack), {@code GET /v1/jobs/{id}/trace} serves the
+   *     job's spans from it
+   */
+  public static ProducerApi start(Env env, Telemetry telemetry, Optional<SpanStore> spanStore) {
     ApiSettings settings = ApiSettings.from(env);
     JobCodec codec = new JobCodec();
     ModelCatalog models = ModelCatalog.load(settings.models(), settings.modelDir(), codec);
@@ -55,7 +65,7 @@ public final class ProducerApi implements AutoCloseable {
         new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),
         Clock.systemUTC());
     JobRoutes routes = new JobRoutes(submitter, store, links, settings.maxBodyBytes(),
-        telemetry.meterRegistry());
+        telemetry.meterRegistry(), spanStore);
     KafkaHealth kafkaHealth = new KafkaHealth(admin);
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusStore::size);
@@ -69,6 +79,8 @@ public final class ProducerApi implements AutoCloseable {
       config.routes.get("/v1/jobs/{id}", tracing.traced("GET", "/v1/jobs/{id}", routes::status));
       config.routes.get("/v1/jobs/{id}/result",
           tracing.traced("GET", "/v1/jobs/{id}/result", routes::result));
+      config.routes.get("/v1/jobs/{id}/trace",
+          tracing.traced("GET", "/v1/jobs/{id}/trace", routes::trace));
       config.routes.get("/healthz", ctx -> ApiResponses.json(ctx, 200, Map.of("status", "ok")));
       config.routes.get("/readyz", ctx -> {
         boolean caughtUp = store.isCaughtUp();
