@@ -47,7 +47,8 @@ public final class ShapeClassifier {
     NDArray h = silu(groupNorm(conv(images, p, "conv1", 1), p, "norm1", GROUPS));
     h = silu(groupNorm(conv(h, p, "conv2", 2), p, "norm2", GROUPS));
     h = silu(groupNorm(conv(h, p, "conv3", 2), p, "norm3", GROUPS));
-    NDArray pooled = h.mean(new int[] {2, 3});
+    // Global average pool; DJL's PyTorch mean takes one axis, so flatten H and W first.
+    NDArray pooled = h.reshape(h.getShape().get(0), h.getShape().get(1), -1).mean(new int[] {2});
     return dense(silu(dense(pooled, p, "fc1")), p, "fc2");
   }
 

@@ -26,7 +26,10 @@ import java.util.SplittableRandom;
  * guidance needs.
  */
 public final class DiffusionTraining {
-  public record Options(int steps, int batch, float learningRate, long seed, Path out) {}
+  /**
+   * @param init weights to continue from (fine-tuning a saved model), or null to start fresh
+   */
+  public record Options(int steps, int batch, float learningRate, long seed, Path init, Path out) {}
 
   private DiffusionTraining() {}
 
@@ -34,6 +37,12 @@ public final class DiffusionTraining {
     PromptEncoder prompts = new PromptEncoder();
     NoiseSchedule schedule = NoiseSchedule.standard();
     TinyUNet unet = new TinyUNet(root, prompts.size(), options.seed());
+    if (options.init() != null) {
+      try (var in = Files.newInputStream(options.init())) {
+        unet.params().load(in);
+      }
+      System.out.println("continuing from " + options.init());
+    }
     System.out.printf("tiny-shapes-diffusion: %,d parameters, %d steps of batch %d%n",
         unet.params().count(), options.steps(), options.batch());
     AdamStep optimizer = new AdamStep(unet.params(), options.learningRate(), options.steps(), 0.999f);

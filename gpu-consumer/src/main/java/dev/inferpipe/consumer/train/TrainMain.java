@@ -8,7 +8,8 @@ import java.util.Map;
 
 /**
  * The reproducible training command for the bundled models:
- * {@code ./pipeline train diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]}.
+ * {@code ./pipeline train diffusion|vqa|classifier [--steps N] [--batch B] [--lr LR] [--seed S]
+ * [--init FILE] [--out FILE]} ({@code --init}: continue training saved diffusion weights).
  * Data is drawn on the fly from a seeded generator, so the same command gives the same weights
  * on the same machine.
  */
@@ -31,8 +32,9 @@ public final class TrainMain {
         case "diffusion" -> DiffusionTraining.run(new DiffusionTraining.Options(
             Integer.parseInt(flags.getOrDefault("steps", "4000")),
             Integer.parseInt(flags.getOrDefault("batch", "64")),
-            Float.parseFloat(flags.getOrDefault("lr", "0.001")),
+            Float.parseFloat(flags.getOrDefault("lr", "0.0006")),
             seed,
+            flags.containsKey("init") ? Path.of(flags.get("init")) : null,
             Path.of(flags.getOrDefault("out",
                 "gpu-consumer/src/main/resources/models/tiny-shapes-diffusion/weights.params"))), root);
         case "vqa" -> VqaTraining.run(new VqaTraining.Options(
