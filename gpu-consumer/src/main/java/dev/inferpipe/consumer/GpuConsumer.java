@@ -14,27 +14,20 @@ import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobValidator;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
 import dev.inferpipe.core.s3.S3Clients;
-import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.telemetry.Telemetry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -51,14 +44,11 @@ public final class GpuConsumer implements AutoCloseable {
 
   private final ConsumerSettings settings;
   private final KafkaClients kafka;
-  private final Consumer<String, byte[]> consumer;
   private final Producer<String, byte[]> producer;
   private final ModelCache models;
-  private final JobProcessor processor;
+  private final RecordLoop loop;
   private final ManagementServer management;
   private final S3Client s3;
-  private final AtomicBoolean running = new AtomicBoolean(true);
-  private final Thread loop;
   private volatile boolean modelsReady;
 
   private GpuConsumer(ConsumerSettings settings, Env env, Telemetry telemetry) {
@@ -75,7 +65,7 @@ public final class GpuConsumer implements AutoCloseable {
     this.models = new ModelCache(repository, new ModelLoader(device(settings.device())),
         telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
         settings.modelCacheSize());
-    this.consumer = kafka.consumer("requests", Map.of(
+    Consumer<String, byte[]> consumer = kafka.consumer("requests", Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
@@ -84,7 +74,7 @@ public final class GpuConsumer implements AutoCloseable {
     this.producer = kafka.producer("results", Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 0,
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
-    this.processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
+    JobProcessor processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
         new AckedSender(producer, settings.topics(), codec),
         settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
         new JobDefaults(new SecureRandom()::nextLong), models,
@@ -97,9 +87,10 @@ public final class GpuConsumer implements AutoCloseable {
         Clock.systemUTC());
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
+    this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().requests(),
+        this::preloadModels, processor::process);
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
-        () -> modelsReady && running.get());
-    this.loop = new Thread(this::run, SERVICE_NAME + "-loop");
+        () -> modelsReady && loop.isReady());
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */
@@ -127,55 +118,19 @@ public final class GpuConsumer implements AutoCloseable {
     };
   }
 
-  private void run() {
-    Logging.tagThread(SERVICE_NAME);
-    try {
-      for (String modelId : settings.models()) {
-        models.get(modelId);
-      }
-      modelsReady = true;
-      log.atInfo().addKeyValue("event", "consumer.ready")
-          .addKeyValue("models", settings.models()).log("models loaded; consuming");
-      consumer.subscribe(List.of(settings.topics().requests()), new ConsumerRebalanceListener() {
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-          log.atInfo().addKeyValue("event", "consumer.partitions_revoked")
-              .log("partitions revoked: {}", partitions);
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-          log.atInfo().addKeyValue("event", "consumer.partitions_assigned")
-              .log("partitions assigned: {}", partitions);
-        }
-      });
-      while (running.get()) {
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          processor.process(record);
-          consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
-              new OffsetAndMetadata(record.offset() + 1)));
-        }
-      }
-    } catch (WakeupException e) {
-      // close() asked the loop to stop.
-    } catch (RuntimeException e) {
-      log.atError().addKeyValue("event", "consumer.failed").setCause(e).log("poll loop stopped");
-      running.set(false);
-    } finally {
-      consumer.close(Duration.ofSeconds(5));
+  private void preloadModels() {
+    for (String modelId : settings.models()) {
+      models.get(modelId);
     }
+    modelsReady = true;
+    log.atInfo().addKeyValue("event", "consumer.ready")
+        .addKeyValue("models", settings.models()).log("models loaded; consuming");
   }
 
   /** Finishes the job in hand (its offset is committed), then leaves the group and stops. */
   @Override
   public void close() {
-    running.set(false);
-    consumer.wakeup();
-    try {
-      loop.join(Duration.ofMinutes(2).toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    loop.close();
     producer.close(Duration.ofSeconds(5));
     models.close();
     management.close();

@@ -179,8 +179,9 @@ final class JobProcessor {
           .addKeyValue("output_bytes", output.value().length)
           .log("output produced");
     } catch (JobFailedException | ModelLoadException | JobCancelledException e) {
-      ErrorCode code = e instanceof JobFailedException f ? f.code()
-          : e instanceof ModelLoadException ? ErrorCode.UNKNOWN_MODEL : ErrorCode.INTERNAL;
+      // Validation already proved the model is known; a load failure (missing file, checksum
+      // mismatch) is this deployment's fault, not the job's.
+      ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INTERNAL;
       JobState state = e instanceof JobCancelledException ? JobState.CANCELLED : JobState.FAILED;
       outcome = state == JobState.CANCELLED ? "cancelled" : "failed";
       fail(process, running, state, code, e);

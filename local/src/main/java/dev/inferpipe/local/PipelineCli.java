@@ -3,6 +3,11 @@ package dev.inferpipe.local;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.telemetry.Logging;
 import java.io.PrintStream;
+import dev.inferpipe.consumer.bench.StepBenchmark;
+import dev.inferpipe.consumer.eval.EvaluateMain;
+import dev.inferpipe.consumer.train.TrainMain;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
@@ -39,16 +44,19 @@ public final class PipelineCli {
       out.print(USAGE);
       return args.length == 0 ? 2 : 0;
     }
-    Env localEnv = env.get(Logging.FORMAT_ENV).isPresent() ? env
-        : env.with(Map.of(Logging.FORMAT_ENV, "text"));
-    Logging.configure(localEnv, "local", "local");
-    java.util.List<String> rest = java.util.Arrays.asList(args).subList(1, args.length);
+    List<String> rest = Arrays.asList(args).subList(1, args.length);
+    String[] restArray = rest.toArray(String[]::new);
     switch (args[0]) {
       case "demo" -> {
-        Env quiet = env.get(Logging.LEVEL_ENV).isPresent() ? localEnv
-            : localEnv.with(Map.of(Logging.LEVEL_ENV, "WARN"));
-        Logging.configure(quiet, "local", "local");
-        return Demo.run(quiet, out);
+        // The demo's own report is the output; service logs only for warnings unless asked.
+        Env demoEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV, "WARN"));
+        Logging.configure(demoEnv, "local", "local");
+        return Demo.run(demoEnv, out);
+      }
+      case "up" -> {
+        Env upEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text"));
+        Logging.configure(upEnv, "local", "local");
+        return up(upEnv, out);
       }
       case "submit" -> {
         return ClientCommands.submit(rest, env, out, err);
@@ -59,19 +67,19 @@ public final class PipelineCli {
       case "fetch" -> {
         return ClientCommands.fetch(rest, env, out, err);
       }
-      case "up" -> {
-        return up(localEnv, out);
-      }
       case "train" -> {
-        dev.inferpipe.consumer.train.TrainMain.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        quietLibraries(env);
+        TrainMain.main(restArray);
         return 0;
       }
       case "evaluate" -> {
-        dev.inferpipe.consumer.eval.EvaluateMain.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        quietLibraries(env);
+        EvaluateMain.main(restArray);
         return 0;
       }
       case "bench" -> {
-        dev.inferpipe.consumer.bench.StepBenchmark.main(java.util.Arrays.copyOfRange(args, 1, args.length));
+        quietLibraries(env);
+        StepBenchmark.main(restArray);
         return 0;
       }
       default -> {
@@ -80,6 +88,22 @@ public final class PipelineCli {
         return 2;
       }
     }
+  }
+
+  /** {@code env} with each default applied only where the variable is not set. */
+  private static Env withDefaults(Env env, Map<String, String> defaults) {
+    Map<String, String> missing = new java.util.HashMap<>();
+    defaults.forEach((name, value) -> {
+      if (env.get(name).isEmpty()) {
+        missing.put(name, value);
+      }
+    });
+    return env.with(missing);
+  }
+
+  private static void quietLibraries(Env env) {
+    Logging.configure(withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV, "WARN")),
+        "local", "local");
   }
 
   private static int up(Env env, PrintStream out) throws InterruptedException {

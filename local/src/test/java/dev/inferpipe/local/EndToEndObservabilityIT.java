@@ -241,6 +241,32 @@ class EndToEndObservabilityIT {
     assertThat(text).contains("POST /v1/jobs", "diffusion.step 0..4 (5 spans", "storage-sink");
   }
 
+  @Test
+  void theCommandLineSubmitsPollsAndFetches(@TempDir Path work) throws Exception {
+    Env cli = Env.of(Map.of("INFERPIPE_API_URL", stack.apiUrl(),
+        "KAFKA_BOOTSTRAP_SERVERS", stack.kafkaBootstrapServers()));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    PrintStream print = new PrintStream(out, true, StandardCharsets.UTF_8);
+    int submitted = PipelineCli.run(new String[] {"submit", "--wait",
+        "{\"job_id\":\"cli-1\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+            + "\"input\":{\"prompt\":\"a yellow circle\",\"steps\":3}}"}, cli, print, print);
+    assertThat(submitted).as(out.toString(StandardCharsets.UTF_8)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("\"status\":\"SUCCEEDED\"");
+
+    int direct = PipelineCli.run(new String[] {"submit", "--direct", "--wait",
+        "{\"job_id\":\"cli-2\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+            + "\"input\":{\"prompt\":\"a blue circle\",\"steps\":3}}"}, cli, print, print);
+    assertThat(direct).as(out.toString(StandardCharsets.UTF_8)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8)).contains("published cli-2 to inference.requests");
+
+    assertThat(PipelineCli.run(new String[] {"get", "cli-2"}, cli, print, print)).isZero();
+    Path file = work.resolve("cli-1.png");
+    assertThat(PipelineCli.run(new String[] {"fetch", "cli-1", file.toString()}, cli, print, print))
+        .isZero();
+    assertThat(javax.imageio.ImageIO.read(file.toFile()).getWidth()).isEqualTo(32);
+    assertThat(PipelineCli.run(new String[] {"get", "no-such-job"}, cli, print, print)).isEqualTo(1);
+  }
+
   /** Writes to the real stdout and a buffer. */
   private static final class Tee extends OutputStream {
     private final OutputStream a;

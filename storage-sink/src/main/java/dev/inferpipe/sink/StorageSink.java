@@ -5,25 +5,17 @@ import dev.inferpipe.core.http.ManagementServer;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.s3.S3Clients;
-import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.telemetry.Telemetry;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -33,25 +25,18 @@ import software.amazon.awssdk.services.s3.S3Client;
  */
 public final class StorageSink implements AutoCloseable {
   public static final String SERVICE_NAME = "storage-sink";
-  private static final Logger log = LoggerFactory.getLogger(StorageSink.class);
 
-  private final SinkSettings settings;
   private final KafkaClients kafka;
-  private final Consumer<String, byte[]> consumer;
   private final Producer<String, byte[]> producer;
   private final S3Client s3;
-  private final OutputHandler handler;
+  private final RecordLoop loop;
   private final ManagementServer management;
-  private final AtomicBoolean running = new AtomicBoolean(true);
-  private final Thread loop;
-  private volatile boolean subscribed;
 
   private StorageSink(SinkSettings settings, Env env, Telemetry telemetry) {
-    this.settings = settings;
     this.kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
         telemetry.openTelemetry(), telemetry.meterRegistry());
     this.s3 = new S3Clients(settings.s3(), env).client();
-    this.consumer = kafka.consumer("outputs", Map.of(
+    Consumer<String, byte[]> consumer = kafka.consumer("outputs", Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10,
@@ -65,12 +50,12 @@ public final class StorageSink implements AutoCloseable {
         telemetry.meterRegistry(),
         new Backoff(settings.firstBackoff(), settings.maxBackoff(), jitter::nextDouble),
         settings.maxAttempts());
-    this.handler = new OutputHandler(telemetry.openTelemetry(), telemetry.meterRegistry(),
+    OutputHandler handler = new OutputHandler(telemetry.openTelemetry(), telemetry.meterRegistry(),
         new AckedSender(producer, settings.topics(), codec), writer, settings.s3(),
         settings.groupId(), codec, Clock.systemUTC());
-    this.management = ManagementServer.start(settings.managementPort(), telemetry,
-        () -> subscribed && running.get());
-    this.loop = new Thread(this::run, SERVICE_NAME + "-loop");
+    this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().outputs(), () -> { },
+        handler::handle);
+    this.management = ManagementServer.start(settings.managementPort(), telemetry, loop::isReady);
   }
 
   public static StorageSink start(Env env, Telemetry telemetry) {
@@ -83,39 +68,10 @@ public final class StorageSink implements AutoCloseable {
     return management.port();
   }
 
-  private void run() {
-    Logging.tagThread(SERVICE_NAME);
-    try {
-      consumer.subscribe(List.of(settings.topics().outputs()));
-      subscribed = true;
-      while (running.get()) {
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          handler.handle(record);
-          consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
-              new OffsetAndMetadata(record.offset() + 1)));
-        }
-      }
-    } catch (WakeupException e) {
-      // close() asked the loop to stop.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
-      log.atError().addKeyValue("event", "sink.failed").setCause(e).log("poll loop stopped");
-      running.set(false);
-    } finally {
-      consumer.close(Duration.ofSeconds(5));
-    }
-  }
-
+  /** Finishes the output in hand (its offset is committed), then leaves the group and stops. */
   @Override
   public void close() {
-    running.set(false);
-    consumer.wakeup();
-    try {
-      loop.join(Duration.ofMinutes(1).toMillis());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    loop.close();
     producer.close(Duration.ofSeconds(5));
     management.close();
     kafka.close();

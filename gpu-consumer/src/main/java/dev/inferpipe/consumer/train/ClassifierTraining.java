@@ -4,14 +4,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.inferpipe.consumer.eval.ShapeClassifier;
-import dev.inferpipe.consumer.nn.AdamStep;
 import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.consumer.shapes.ShapeColor;
 import dev.inferpipe.consumer.shapes.ShapeKind;
 import dev.inferpipe.consumer.shapes.ShapeRenderer;
 import java.awt.image.BufferedImage;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,27 +22,13 @@ public final class ClassifierTraining {
 
   public static void run(Options options, NDManager root) throws Exception {
     ShapeClassifier classifier = new ShapeClassifier(root, options.seed());
-    AdamStep optimizer = new AdamStep(classifier.params(), options.learningRate(), options.steps(), 0.99f);
     SplittableRandom random = new SplittableRandom(options.seed());
-    long start = System.nanoTime();
-    for (int step = 1; step <= options.steps(); step++) {
-      try (NDManager batch = root.newSubManager()) {
-        float loss = optimizer.step(() -> loss(batch, classifier, random, options.batch()));
-        if (step % 100 == 0) {
-          System.out.printf("step %d/%d loss %.4f (%.0f s)%n", step, options.steps(), loss,
-              (System.nanoTime() - start) / 1e9);
-        }
-      }
-    }
-    optimizer.useAveragedWeights();
+    TrainingLoop.run(classifier.params(), options.steps(), options.learningRate(), 0.99f,
+        batch -> loss(batch, classifier, random, options.batch()));
     double accuracy = heldOutAccuracy(root, classifier, new SplittableRandom(options.seed() + 1), 2000);
     System.out.printf("held-out accuracy (colour and shape both right) on 2000 real images: %.4f%n",
         accuracy);
-    Files.createDirectories(options.out().getParent());
-    try (OutputStream out = Files.newOutputStream(options.out())) {
-      classifier.params().save(out);
-    }
-    System.out.printf("saved %s (%.0f s)%n", options.out(), (System.nanoTime() - start) / 1e9);
+    TrainingLoop.save(classifier.params(), options.out());
   }
 
   /** Fraction of freshly rendered images whose colour and shape are both judged right. */

@@ -6,13 +6,11 @@ import ai.djl.ndarray.types.Shape;
 import dev.inferpipe.consumer.diffusion.NoiseSchedule;
 import dev.inferpipe.consumer.diffusion.PromptEncoder;
 import dev.inferpipe.consumer.diffusion.TinyUNet;
-import dev.inferpipe.consumer.nn.AdamStep;
 import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.consumer.shapes.ShapeColor;
 import dev.inferpipe.consumer.shapes.ShapeKind;
 import dev.inferpipe.consumer.shapes.ShapeRenderer;
 import java.awt.image.BufferedImage;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,26 +43,10 @@ public final class DiffusionTraining {
     }
     System.out.printf("tiny-shapes-diffusion: %,d parameters, %d steps of batch %d%n",
         unet.params().count(), options.steps(), options.batch());
-    AdamStep optimizer = new AdamStep(unet.params(), options.learningRate(), options.steps(), 0.999f);
     SplittableRandom random = new SplittableRandom(options.seed());
-    long start = System.nanoTime();
-    double smoothed = 0;
-    for (int step = 1; step <= options.steps(); step++) {
-      try (NDManager batch = root.newSubManager()) {
-        float loss = optimizer.step(() -> loss(batch, unet, prompts, schedule, random, options.batch()));
-        smoothed = step == 1 ? loss : 0.98 * smoothed + 0.02 * loss;
-      }
-      if (step % 100 == 0 || step == options.steps()) {
-        System.out.printf("step %d/%d loss %.4f (%.0f s)%n", step, options.steps(), smoothed,
-            (System.nanoTime() - start) / 1e9);
-      }
-    }
-    optimizer.useAveragedWeights();
-    Files.createDirectories(options.out().getParent());
-    try (OutputStream out = Files.newOutputStream(options.out())) {
-      unet.params().save(out);
-    }
-    System.out.printf("saved %s (%.0f s)%n", options.out(), (System.nanoTime() - start) / 1e9);
+    TrainingLoop.run(unet.params(), options.steps(), options.learningRate(), 0.999f,
+        batch -> loss(batch, unet, prompts, schedule, random, options.batch()));
+    TrainingLoop.save(unet.params(), options.out());
   }
 
   private static NDArray loss(NDManager m, TinyUNet unet, PromptEncoder prompts,

@@ -3,7 +3,6 @@ package dev.inferpipe.consumer.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.inferpipe.consumer.nn.AdamStep;
 import dev.inferpipe.consumer.shapes.ImageResize;
 import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.consumer.shapes.Scene;
@@ -11,8 +10,6 @@ import dev.inferpipe.consumer.vqa.QuestionGenerator;
 import dev.inferpipe.consumer.vqa.TinyVqa;
 import dev.inferpipe.consumer.vqa.VqaVocabulary;
 import java.awt.image.BufferedImage;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,26 +29,10 @@ public final class VqaTraining {
     TinyVqa model = new TinyVqa(root, options.seed());
     System.out.printf("tiny-shapes-vqa: %,d parameters, %d steps of batch %d%n",
         model.params().count(), options.steps(), options.batch());
-    AdamStep optimizer = new AdamStep(model.params(), options.learningRate(), options.steps(), 0.995f);
     SplittableRandom random = new SplittableRandom(options.seed());
-    long start = System.nanoTime();
-    double smoothed = 0;
-    for (int step = 1; step <= options.steps(); step++) {
-      try (NDManager batch = root.newSubManager()) {
-        float loss = optimizer.step(() -> loss(batch, model, random, options.batch()));
-        smoothed = step == 1 ? loss : 0.98 * smoothed + 0.02 * loss;
-      }
-      if (step % 100 == 0 || step == options.steps()) {
-        System.out.printf("step %d/%d loss %.4f (%.0f s)%n", step, options.steps(), smoothed,
-            (System.nanoTime() - start) / 1e9);
-      }
-    }
-    optimizer.useAveragedWeights();
-    Files.createDirectories(options.out().getParent());
-    try (OutputStream out = Files.newOutputStream(options.out())) {
-      model.params().save(out);
-    }
-    System.out.printf("saved %s (%.0f s)%n", options.out(), (System.nanoTime() - start) / 1e9);
+    TrainingLoop.run(model.params(), options.steps(), options.learningRate(), 0.995f,
+        batch -> loss(batch, model, random, options.batch()));
+    TrainingLoop.save(model.params(), options.out());
   }
 
   static BufferedImage trainingImage(Scene scene) {

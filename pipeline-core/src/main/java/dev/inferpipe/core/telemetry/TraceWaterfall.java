@@ -102,10 +102,15 @@ public final class TraceWaterfall {
     if (label.length() > 52) {
       label = label.substring(0, 51) + "…";
     }
-    int from = (int) Math.round((startNanos - origin) / total * BAR_WIDTH);
-    int to = Math.max(from + 1, (int) Math.round((endNanos - origin) / total * BAR_WIDTH));
-    String bar = " ".repeat(Math.min(from, BAR_WIDTH - 1)) + "█".repeat(Math.max(1, Math.min(to, BAR_WIDTH) - from));
+    // Clamped: spans from hosts with skewed clocks may fall outside the trace's own range.
+    int from = clamp((int) Math.round((startNanos - origin) / total * BAR_WIDTH), 0, BAR_WIDTH - 1);
+    int to = clamp((int) Math.round((endNanos - origin) / total * BAR_WIDTH), from + 1, BAR_WIDTH);
+    String bar = " ".repeat(from) + "█".repeat(to - from);
     out.append(String.format("%-52s %-13s %10.1f  %s%n", label, service,
         (endNanos - startNanos) / 1e6, bar));
+  }
+
+  private static int clamp(int value, int min, int max) {
+    return Math.max(min, Math.min(max, value));
   }
 }
