@@ -143,6 +143,10 @@ class EndToEndObservabilityIT {
     assertThat(trace.stream().filter(s -> s.name().equals("s3.put_object")))
         .hasSize(2).allSatisfy(s -> assertThat(s.parentSpanId()).isEqualTo(sink.spanId()));
     assertThat(status.parentSpanId()).isEqualTo(sink.spanId());
+    // Exactly one CONSUMER span per hop: ours, not a second one from a client wrapper.
+    assertThat(trace.stream().filter(s -> s.kind() == SpanKind.SPAN_KIND_CONSUMER))
+        .extracting(ReceivedSpan::name)
+        .containsExactlyInAnyOrder("process inference.requests", "process inference.outputs");
     assertThat(process.attribute("messaging.system")).isEqualTo("kafka");
     assertThat(process.attribute("messaging.destination.name")).isEqualTo("inference.requests");
     assertThat(process.attribute("messaging.consumer.group.name")).isEqualTo("inferpipe-gpu-consumer");

@@ -23,10 +23,13 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Creates a service's Kafka clients: keys are job ids (strings), values raw bytes. Producers and
- * consumers are wrapped with opentelemetry-kafka-clients, so {@code traceparent} is injected into
- * every record sent and extracted on consume; their client metrics (including consumer lag) are
- * bound to the service's meter registry.
+ * Creates a service's Kafka clients: keys are job ids (strings), values raw bytes. Producers are
+ * wrapped with opentelemetry-kafka-clients: every send is a PRODUCER span and injects
+ * {@code traceparent} into the record. Consumers are not wrapped: the library would open its own
+ * process span around each record, next to the one the services create themselves (which carries
+ * the job's attributes and sits beside {@code queue.wait}); the services continue the trace with
+ * {@link HeadersPropagation} instead. Client metrics (including consumer lag) of both are bound to
+ * the service's meter registry.
  */
 public final class KafkaClients implements AutoCloseable {
   private final KafkaSettings settings;
@@ -40,10 +43,7 @@ public final class KafkaClients implements AutoCloseable {
       MeterRegistry registry) {
     this.settings = settings;
     this.clientIdPrefix = clientIdPrefix;
-    this.telemetry = KafkaTelemetry.builder(openTelemetry)
-        // A receive span per poll adds noise; the services create their own process spans.
-        .setMessagingReceiveTelemetryEnabled(false)
-        .build();
+    this.telemetry = KafkaTelemetry.create(openTelemetry);
     this.registry = registry;
   }
 
@@ -65,7 +65,7 @@ public final class KafkaClients implements AutoCloseable {
     return telemetry.wrap(producer);
   }
 
-  /** A traced consumer; {@code overrides} are kafka-clients consumer configs. */
+  /** A consumer with metrics bound; {@code overrides} are kafka-clients consumer configs. */
   public Consumer<String, byte[]> consumer(String name, Map<String, Object> overrides) {
     Map<String, Object> props = new HashMap<>(settings.clientProperties());
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, clientIdPrefix + "-" + name);
@@ -76,7 +76,7 @@ public final class KafkaClients implements AutoCloseable {
     props.putAll(overrides);
     KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props);
     bind(new KafkaClientMetrics(consumer, List.of(Tag.of("client", name))));
-    return telemetry.wrap(consumer);
+    return consumer;
   }
 
   public Admin admin(Map<String, Object> overrides) {

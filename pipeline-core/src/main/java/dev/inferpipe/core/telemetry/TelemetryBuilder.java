@@ -53,12 +53,16 @@ public final class TelemetryBuilder {
     OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(() -> Map.of(
             "otel.service.name", serviceName,
+            // OTLP over HTTP: the JDK HttpClient sender speaks it; gRPC would need another sender.
+            "otel.exporter.otlp.protocol", "http/protobuf",
             "otel.metrics.exporter", "none",
             "otel.logs.exporter", "none"))
         .addPropertiesCustomizer(config -> {
           Map<String, String> overrides = new HashMap<>(fromEnv);
           boolean endpointSet = config.getString("otel.exporter.otlp.endpoint") != null
-              || config.getString("otel.exporter.otlp.traces.endpoint") != null;
+              || config.getString("otel.exporter.otlp.traces.endpoint") != null
+              || fromEnv.containsKey("otel.exporter.otlp.endpoint")
+              || fromEnv.containsKey("otel.exporter.otlp.traces.endpoint");
           if (config.getString("otel.traces.exporter") == null
               && !fromEnv.containsKey("otel.traces.exporter") && !endpointSet) {
             overrides.put("otel.traces.exporter", "none");

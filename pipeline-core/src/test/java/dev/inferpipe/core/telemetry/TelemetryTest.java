@@ -78,4 +78,27 @@ class TelemetryTest {
           HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
     }
   }
+
+  @Test
+  void anOtlpEndpointInTheGivenEnvTurnsOnOtlpHttpExport() throws Exception {
+    java.util.concurrent.CopyOnWriteArrayList<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer collector =
+        com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    collector.createContext("/", exchange -> {
+      paths.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath() + " "
+          + exchange.getRequestHeaders().getFirst("Content-Type"));
+      exchange.getRequestBody().readAllBytes();
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    collector.start();
+    try (Telemetry telemetry = Telemetry.builder("x").env(Env.of(Map.of(
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:" + collector.getAddress().getPort())))
+        .build()) {
+      telemetry.tracer("test").spanBuilder("op").startSpan().end();
+    } finally {
+      collector.stop(0);
+    }
+    assertThat(paths).contains("POST /v1/traces application/x-protobuf");
+  }
 }
