@@ -70,7 +70,9 @@ public final class GpuConsumer implements AutoCloseable {
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
         // A job may sample for minutes; the group must not evict the consumer meanwhile.
-        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis()));
+        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis(),
+        // Kafka warns when idle connections may close during a poll interval this long.
+        ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(15).plusMinutes(1).toMillis()));
     this.producer = kafka.producer("results", Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 0,
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));

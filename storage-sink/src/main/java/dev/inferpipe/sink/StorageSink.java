@@ -41,7 +41,9 @@ public final class StorageSink implements AutoCloseable {
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10,
         // Retries with backoff while S3 is down must not cost the group membership.
-        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(10).toMillis()));
+        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(10).toMillis(),
+        // Kafka warns when idle connections may close during a poll interval this long.
+        ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(10).plusMinutes(1).toMillis()));
     this.producer = kafka.producer("status", Map.of(ProducerConfig.LINGER_MS_CONFIG, 0,
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
     SecureRandom jitter = new SecureRandom();

@@ -30,6 +30,13 @@ public final class Logging {
       Map.entry("software.amazon.awssdk", Level.WARN),
       Map.entry("io.opentelemetry", Level.INFO),
       Map.entry("com.networknt", Level.WARN),
+      // The embedded broker's internals (only present in the local stack) and DJL's GPU probe on
+      // CPU-only machines: their warnings are about the laptop, not the pipeline.
+      Map.entry("org.apache.kafka.controller", Level.ERROR),
+      Map.entry("org.apache.kafka.raft", Level.ERROR),
+      Map.entry("org.apache.kafka.image", Level.ERROR),
+      Map.entry("org.apache.kafka.metadata", Level.ERROR),
+      Map.entry("ai.djl.util.cuda", Level.ERROR),
       Map.entry("org.apache.http", Level.WARN),
       Map.entry("org.apache.hc", Level.WARN));
 
