@@ -37,6 +37,7 @@ public record ConsumerSettings(
   public static final String MODEL_CACHE_SIZE_ENV = "INFERPIPE_MODEL_CACHE_SIZE";
   public static final String DEVICE_ENV = "INFERPIPE_DEVICE";
   public static final String VQA_BUDGET_ENV = "INFERPIPE_VQA_BUDGET";
+  public static final String STEP_TELEMETRY_ENV = "INFERPIPE_STEP_TELEMETRY";
 
   public static ConsumerSettings from(Env env) {
     return new ConsumerSettings(
@@ -48,7 +49,7 @@ public record ConsumerSettings(
             Path.of(System.getProperty("java.io.tmpdir"), "inferpipe-models").toString())),
         env.integer(MODEL_CACHE_SIZE_ENV, 4),
         env.string(DEVICE_ENV, "auto"),
-        StepTelemetry.parse(env.string(StepTelemetry.ENV, "spans")),
+        StepTelemetry.parse(env.string(STEP_TELEMETRY_ENV, "spans")),
         env.duration(VQA_BUDGET_ENV, Duration.ofSeconds(2)),
         KafkaSettings.from(env),
         Topics.from(env),

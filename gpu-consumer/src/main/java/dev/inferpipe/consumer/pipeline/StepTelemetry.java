@@ -11,8 +11,6 @@ public enum StepTelemetry {
   EVENTS,
   OFF;
 
-  public static final String ENV = "INFERPIPE_STEP_TELEMETRY";
-
   public static StepTelemetry parse(String value) {
     return valueOf(value.trim().toUpperCase(Locale.ROOT));
   }
