@@ -1,0 +1,142 @@
+locals {
+  base         = strcontains(var.release_name, "inferpipe") ? var.release_name : "${var.release_name}-inferpipe"
+  services     = ["producer-api", "gpu-consumer", "storage-sink"]
+  topic_arn    = replace(var.msk_cluster_arn, ":cluster/", ":topic/")
+  group_arn    = replace(var.msk_cluster_arn, ":cluster/", ":group/")
+  txn_arn      = replace(var.msk_cluster_arn, ":cluster/", ":transactional-id/")
+  topic        = { for k, v in var.topics : k => "${local.topic_arn}/${v}" }
+  connect      = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+  write_topic  = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
+  read_topic   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
+  group_access = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+}
+
+# One role per service, assumable only by that service's Kubernetes service account (IRSA).
+data "aws_iam_policy_document" "assume" {
+  for_each = toset(local.services)
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_provider_url}:sub"
+      values   = ["system:serviceaccount:${var.namespace}:${local.base}-${each.key}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_provider_url}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "service" {
+  for_each           = toset(local.services)
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume[each.key].json
+  tags               = var.tags
+}
+
+# producer-api: write requests and status (in one transaction), read status, presign output GETs.
+data "aws_iam_policy_document" "producer_api" {
+  statement {
+    actions   = local.connect
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    actions   = local.write_topic
+    resources = [local.topic.requests, local.topic.status]
+  }
+  statement {
+    actions   = local.read_topic
+    resources = [local.topic.status]
+  }
+  statement {
+    actions   = ["kafka-cluster:DescribeTransactionalId", "kafka-cluster:AlterTransactionalId"]
+    resources = ["${local.txn_arn}/producer-api-*"]
+  }
+  statement {
+    actions   = ["s3:GetObject"]
+    resources = ["${var.output_bucket_arn}/outputs/*"]
+  }
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [var.output_kms_key_arn]
+  }
+}
+
+# gpu-consumer: read requests in its group, write outputs, status and DLQ, read models.
+data "aws_iam_policy_document" "gpu_consumer" {
+  statement {
+    actions   = local.connect
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    actions   = local.read_topic
+    resources = [local.topic.requests]
+  }
+  statement {
+    actions   = local.group_access
+    resources = ["${local.group_arn}/${var.consumer_groups.gpu_consumer}"]
+  }
+  statement {
+    actions   = local.write_topic
+    resources = [local.topic.outputs, local.topic.status, local.topic.dlq]
+  }
+  dynamic "statement" {
+    for_each = var.model_bucket_arn == "" ? [] : [var.model_bucket_arn]
+    content {
+      actions   = ["s3:GetObject"]
+      resources = ["${statement.value}/*"]
+    }
+  }
+}
+
+# storage-sink: read outputs in its group, write the bucket's outputs/, status and DLQ.
+data "aws_iam_policy_document" "storage_sink" {
+  statement {
+    actions   = local.connect
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    actions   = local.read_topic
+    resources = [local.topic.outputs]
+  }
+  statement {
+    actions   = local.group_access
+    resources = ["${local.group_arn}/${var.consumer_groups.storage_sink}"]
+  }
+  statement {
+    actions   = local.write_topic
+    resources = [local.topic.status, local.topic.dlq]
+  }
+  statement {
+    actions   = ["s3:PutObject"]
+    resources = ["${var.output_bucket_arn}/outputs/*"]
+  }
+  statement {
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.output_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "producer_api" {
+  name   = "inferpipe-producer-api"
+  role   = aws_iam_role.service["producer-api"].id
+  policy = data.aws_iam_policy_document.producer_api.json
+}
+
+resource "aws_iam_role_policy" "gpu_consumer" {
+  name   = "inferpipe-gpu-consumer"
+  role   = aws_iam_role.service["gpu-consumer"].id
+  policy = data.aws_iam_policy_document.gpu_consumer.json
+}
+
+resource "aws_iam_role_policy" "storage_sink" {
+  name   = "inferpipe-storage-sink"
+  role   = aws_iam_role.service["storage-sink"].id
+  policy = data.aws_iam_policy_document.storage_sink.json
+}

@@ -1,0 +1,85 @@
+variable "name_prefix" {
+  description = "Prefix of the IAM role names (one role per service)."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9+=,.@_-]{1,40}$", var.name_prefix))
+    error_message = "name_prefix must be 1-40 characters valid in IAM role names."
+  }
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of the EKS cluster's IAM OIDC provider (IRSA)."
+  type        = string
+}
+
+variable "oidc_provider_url" {
+  description = "Issuer URL of that provider, without https://."
+  type        = string
+}
+
+variable "namespace" {
+  description = "Kubernetes namespace of the Helm release."
+  type        = string
+  default     = "inferpipe"
+}
+
+variable "release_name" {
+  description = "Helm release name: service accounts are <release>-inferpipe-<service> (or <release>-<service> when the release name contains 'inferpipe')."
+  type        = string
+  default     = "inferpipe"
+}
+
+variable "msk_cluster_arn" {
+  description = "ARN of the MSK cluster."
+  type        = string
+}
+
+variable "topics" {
+  description = "Topic names, as set in the Helm values kafka.topics."
+  type = object({
+    requests = string
+    outputs  = string
+    status   = string
+    dlq      = string
+  })
+  default = {
+    requests = "inference.requests"
+    outputs  = "inference.outputs"
+    status   = "inference.status"
+    dlq      = "inference.requests.dlq"
+  }
+}
+
+variable "consumer_groups" {
+  description = "Consumer groups of gpu-consumer and storage-sink."
+  type = object({
+    gpu_consumer = string
+    storage_sink = string
+  })
+  default = {
+    gpu_consumer = "inferpipe-gpu-consumer"
+    storage_sink = "inferpipe-storage-sink"
+  }
+}
+
+variable "output_bucket_arn" {
+  description = "ARN of the output bucket."
+  type        = string
+}
+
+variable "output_kms_key_arn" {
+  description = "KMS key encrypting the output bucket."
+  type        = string
+}
+
+variable "model_bucket_arn" {
+  description = "Bucket holding models for INFERPIPE_MODEL_URI=s3://...; empty when models are bundled."
+  type        = string
+  default     = ""
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
