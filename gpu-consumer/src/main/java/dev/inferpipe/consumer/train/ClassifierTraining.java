@@ -16,11 +16,9 @@ import java.util.SplittableRandom;
 
 /** Trains the {@link ShapeClassifier} judge on real rendered shapes and reports held-out accuracy. */
 public final class ClassifierTraining {
-  public record Options(int steps, int batch, float learningRate, long seed, Path out) {}
-
   private ClassifierTraining() {}
 
-  public static void run(Options options, NDManager root) throws Exception {
+  public static void run(TrainOptions options, NDManager root) throws Exception {
     ShapeClassifier classifier = new ShapeClassifier(root, options.seed());
     SplittableRandom random = new SplittableRandom(options.seed());
     TrainingLoop.run(classifier.params(), options.steps(), options.learningRate(), 0.99f,

@@ -24,14 +24,9 @@ import java.util.SplittableRandom;
  * guidance needs.
  */
 public final class DiffusionTraining {
-  /**
-   * @param init weights to continue from (fine-tuning a saved model), or null to start fresh
-   */
-  public record Options(int steps, int batch, float learningRate, long seed, Path init, Path out) {}
-
   private DiffusionTraining() {}
 
-  public static void run(Options options, NDManager root) throws Exception {
+  public static void run(TrainOptions options, NDManager root) throws Exception {
     PromptEncoder prompts = new PromptEncoder();
     NoiseSchedule schedule = NoiseSchedule.standard();
     TinyUNet unet = new TinyUNet(root, prompts.size(), options.seed());

@@ -2,7 +2,6 @@ package dev.inferpipe.consumer.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -25,32 +24,16 @@ public final class TrainMain {
     for (int i = 1; i + 1 < args.length; i += 2) {
       flags.put(args[i].replaceFirst("^--", ""), args[i + 1]);
     }
-    long seed = Long.parseLong(flags.getOrDefault("seed", "1234"));
-    Engine.getInstance().setRandomSeed((int) seed);
+    Engine.getInstance().setRandomSeed(Integer.parseInt(flags.getOrDefault("seed", "1234")));
+    String resources = "gpu-consumer/src/main/resources/";
     try (NDManager root = NDManager.newBaseManager()) {
       switch (args[0]) {
-        case "diffusion" -> DiffusionTraining.run(new DiffusionTraining.Options(
-            Integer.parseInt(flags.getOrDefault("steps", "4000")),
-            Integer.parseInt(flags.getOrDefault("batch", "64")),
-            Float.parseFloat(flags.getOrDefault("lr", "0.0006")),
-            seed,
-            flags.containsKey("init") ? Path.of(flags.get("init")) : null,
-            Path.of(flags.getOrDefault("out",
-                "gpu-consumer/src/main/resources/models/tiny-shapes-diffusion/weights.params"))), root);
-        case "vqa" -> VqaTraining.run(new VqaTraining.Options(
-            Integer.parseInt(flags.getOrDefault("steps", "3000")),
-            Integer.parseInt(flags.getOrDefault("batch", "64")),
-            Float.parseFloat(flags.getOrDefault("lr", "0.001")),
-            seed,
-            Path.of(flags.getOrDefault("out",
-                "gpu-consumer/src/main/resources/models/tiny-shapes-vqa/weights.params"))), root);
-        case "classifier" -> ClassifierTraining.run(new ClassifierTraining.Options(
-            Integer.parseInt(flags.getOrDefault("steps", "1500")),
-            Integer.parseInt(flags.getOrDefault("batch", "64")),
-            Float.parseFloat(flags.getOrDefault("lr", "0.002")),
-            seed,
-            Path.of(flags.getOrDefault("out",
-                "gpu-consumer/src/main/resources/eval/shape-classifier.params"))), root);
+        case "diffusion" -> DiffusionTraining.run(TrainOptions.parse(flags, 4500, 32, 6e-4f,
+            resources + "models/tiny-shapes-diffusion/weights.params"), root);
+        case "vqa" -> VqaTraining.run(TrainOptions.parse(flags, 4000, 64, 1e-3f,
+            resources + "models/tiny-shapes-vqa/weights.params"), root);
+        case "classifier" -> ClassifierTraining.run(TrainOptions.parse(flags, 1500, 64, 2e-3f,
+            resources + "eval/shape-classifier.params"), root);
         default -> {
           System.err.println("unknown model '" + args[0] + "'");
           System.exit(2);

@@ -21,11 +21,9 @@ import java.util.SplittableRandom;
  * 32 with the same resize the pipeline uses, so larger user images look like training images.
  */
 public final class VqaTraining {
-  public record Options(int steps, int batch, float learningRate, long seed, Path out) {}
-
   private VqaTraining() {}
 
-  public static void run(Options options, NDManager root) throws Exception {
+  public static void run(TrainOptions options, NDManager root) throws Exception {
     TinyVqa model = new TinyVqa(root, options.seed());
     System.out.printf("tiny-shapes-vqa: %,d parameters, %d steps of batch %d%n",
         model.params().count(), options.steps(), options.batch());
