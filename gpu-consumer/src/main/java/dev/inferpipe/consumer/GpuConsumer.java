@@ -15,6 +15,8 @@ import dev.inferpipe.core.job.JobValidator;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordLoop;
+import dev.inferpipe.core.kafka.StatusTable;
+import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
 import dev.inferpipe.core.s3.S3Clients;
@@ -46,6 +48,7 @@ public final class GpuConsumer implements AutoCloseable {
   private final KafkaClients kafka;
   private final Producer<String, byte[]> producer;
   private final ModelCache models;
+  private final StatusTable statuses;
   private final RecordLoop loop;
   private final ManagementServer management;
   private final S3Client s3;
@@ -76,6 +79,7 @@ public final class GpuConsumer implements AutoCloseable {
     this.producer = kafka.producer("results", Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 0,
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
+    this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     JobProcessor processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
         new AckedSender(producer, settings.topics(), codec),
         settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
@@ -86,7 +90,8 @@ public final class GpuConsumer implements AutoCloseable {
             telemetry.meterRegistry(),
             uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
             settings.vqaBudget(), System::nanoTime),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        jobId -> statuses.get(jobId).map(s -> s.status() == JobState.CANCELLED).orElse(false));
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
     this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().requests(),
@@ -98,6 +103,7 @@ public final class GpuConsumer implements AutoCloseable {
   /** Starts the service: management port first, then model preload and the poll loop. */
   public static GpuConsumer start(Env env, Telemetry telemetry) {
     GpuConsumer service = new GpuConsumer(ConsumerSettings.from(env), env, telemetry);
+    service.statuses.start();
     service.loop.start();
     return service;
   }
@@ -124,6 +130,16 @@ public final class GpuConsumer implements AutoCloseable {
     for (String modelId : settings.models()) {
       models.get(modelId);
     }
+    // Cancellations of queued jobs must be known before the first job is taken.
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!statuses.isCaughtUp() && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
     modelsReady = true;
     log.atInfo().addKeyValue("event", "consumer.ready")
         .addKeyValue("models", settings.models()).log("models loaded; consuming");
@@ -133,6 +149,7 @@ public final class GpuConsumer implements AutoCloseable {
   @Override
   public void close() {
     loop.close();
+    statuses.close();
     producer.close(Duration.ofSeconds(5));
     models.close();
     management.close();

@@ -47,6 +47,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -78,10 +79,15 @@ final class JobProcessor {
   private final Txt2ImgPipeline txt2img;
   private final VqaPipeline vqa;
   private final Clock clock;
+  private final Predicate<String> cancelled;
 
+  /**
+   * @param cancelled whether a job id has been cancelled (read from the status topic)
+   */
   JobProcessor(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
       Topics topics, S3Settings s3, String consumerGroup, JobCodec codec, JobValidator validator,
-      JobDefaults defaults, ModelCache models, Txt2ImgPipeline txt2img, VqaPipeline vqa, Clock clock) {
+      JobDefaults defaults, ModelCache models, Txt2ImgPipeline txt2img, VqaPipeline vqa, Clock clock,
+      Predicate<String> cancelled) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.consumer");
     this.registry = registry;
@@ -96,6 +102,7 @@ final class JobProcessor {
     this.txt2img = txt2img;
     this.vqa = vqa;
     this.clock = clock;
+    this.cancelled = cancelled;
   }
 
   void process(ConsumerRecord<String, byte[]> record) {
@@ -156,6 +163,12 @@ final class JobProcessor {
     Timer.builder("inference.queue.wait").tags("task", job.task().wireName(), "model", job.modelId())
         .publishPercentileHistogram().register(registry).record(Duration.ofMillis(queueWaitMs));
 
+    if (cancelled.test(job.jobId())) {
+      // Cancelled while queued: its status already says CANCELLED; nothing to run or publish.
+      count(job, "cancelled");
+      log.atInfo().addKeyValue("event", "job.skipped_cancelled").log("job was cancelled before it ran");
+      return;
+    }
     if (job.ttlSeconds() != null && queueWaitMs > job.ttlSeconds() * 1000L) {
       sender.publishStatus(running.ended(JobState.EXPIRED, new JobError(ErrorCode.TIMEOUT,
           "waited " + queueWaitMs + " ms in the queue; ttl_seconds is " + job.ttlSeconds()), clock.instant()));
@@ -178,13 +191,17 @@ final class JobProcessor {
           .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
           .addKeyValue("output_bytes", output.value().length)
           .log("output produced");
-    } catch (JobFailedException | ModelLoadException | JobCancelledException e) {
+    } catch (JobCancelledException e) {
+      outcome = "cancelled";
+      sender.publishStatus(running.ended(JobState.CANCELLED, null, clock.instant()));
+      log.atInfo().addKeyValue("event", "job.cancelled").addKeyValue("status", "CANCELLED")
+          .log("job stopped between steps: cancelled");
+    } catch (JobFailedException | ModelLoadException e) {
       // Validation already proved the model is known; a load failure (missing file, checksum
       // mismatch) is this deployment's fault, not the job's.
       ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INTERNAL;
-      JobState state = e instanceof JobCancelledException ? JobState.CANCELLED : JobState.FAILED;
-      outcome = state == JobState.CANCELLED ? "cancelled" : "failed";
-      fail(process, running, state, code, e);
+      outcome = "failed";
+      fail(process, running, JobState.FAILED, code, e);
     } catch (RuntimeException e) {
       outcome = "failed";
       fail(process, running, JobState.FAILED, ErrorCode.INTERNAL, e);
@@ -202,7 +219,8 @@ final class JobProcessor {
   private OutputRecord run(Job job, LoadedModel model, JobStatus running, long queueWaitMs,
       long startNanos) {
     if (job.input() instanceof Txt2ImgInput in && model instanceof LoadedModel.Diffusion diffusion) {
-      GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> false).get(0);
+      GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> cancelled.test(job.jobId()))
+          .get(0);
       OutputMetadata meta = new OutputMetadata(job.jobId(), job.task(), job.modelId(),
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "image.png", "image/png", Sha256.hex(in.prompt()),
@@ -211,7 +229,7 @@ final class JobProcessor {
       return new OutputRecord(image.png(), outputHeaders(meta));
     }
     if (job.input() instanceof VqaInput in && model instanceof LoadedModel.Vqa vqaModel) {
-      VqaAnswer answer = vqa.run(vqaModel, in, () -> false);
+      VqaAnswer answer = vqa.run(vqaModel, in, () -> cancelled.test(job.jobId()));
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("job_id", job.jobId());
       body.put("answer", answer.answer());

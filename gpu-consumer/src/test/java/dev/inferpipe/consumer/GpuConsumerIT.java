@@ -273,6 +273,89 @@ class GpuConsumerIT {
   }
 
   @Test
+  void aJobWaitingLongerThanItsTtlExpiresWithoutRunning() throws Exception {
+    publish("ttl-1", "{\"job_id\":\"ttl-1\",\"ttl_seconds\":1,\"task\":\"txt2img\","
+        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"a red circle\",\"steps\":2}}",
+        null, Map.of(HeaderNames.ENQUEUED_AT_MS, Long.toString(System.currentTimeMillis() - 5000)));
+    publish("after-ttl", txt2img("after-ttl", 2), null, Map.of());
+    await(topics.outputs(), "after-ttl");
+    JobStatus expired = codec.decodeStatus(await(topics.status(), "ttl-1").value());
+    assertThat(expired.status()).isEqualTo(JobState.EXPIRED);
+    assertThat(expired.error().code().name()).isEqualTo("TIMEOUT");
+    assertThat(expired.queueWaitMs()).isGreaterThanOrEqualTo(5000);
+    assertThat(outputsFor("ttl-1")).isEmpty();
+  }
+
+  @Test
+  void aJobCancelledWhileQueuedIsSkippedAndOneCancelledWhileRunningStops() throws Exception {
+    // Cancelled before the consumer takes it: the API's CANCELLED status is all there is.
+    publishStatus(cancelledStatus("cancel-queued"));
+    Thread.sleep(500); // the consumer's status table reads it
+    publish("cancel-queued", txt2img("cancel-queued", 2), null, Map.of());
+    publish("after-cancel", txt2img("after-cancel", 2), null, Map.of());
+    await(topics.outputs(), "after-cancel");
+    assertThat(outputsFor("cancel-queued")).isEmpty();
+    assertThat(statusesFor("cancel-queued")).extracting(JobStatus::status)
+        .containsOnly(JobState.CANCELLED);
+
+    // Cancelled while sampling 200 steps: it stops between steps and says so.
+    publish("cancel-running", txt2img("cancel-running", 200), null, Map.of());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (statusesFor("cancel-running").stream().noneMatch(st -> st.status() == JobState.RUNNING)) {
+      assertThat(System.nanoTime()).isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    publishStatus(cancelledStatus("cancel-running"));
+    List<JobStatus> events = awaitAll(topics.status(), "cancel-running", 3).stream()
+        .map(r -> codec.decodeStatus(r.value())).toList();
+    assertThat(events).extracting(JobStatus::status)
+        .containsExactly(JobState.RUNNING, JobState.CANCELLED, JobState.CANCELLED);
+    assertThat(events.get(2).startedAt()).isNotNull();
+    publish("after-running-cancel", txt2img("after-running-cancel", 2), null, Map.of());
+    await(topics.outputs(), "after-running-cancel");
+    assertThat(outputsFor("cancel-running")).isEmpty();
+  }
+
+  private JobStatus cancelledStatus(String jobId) {
+    java.time.Instant now = java.time.Instant.now();
+    return new JobStatus(jobId, JobState.CANCELLED, dev.inferpipe.core.job.Task.TXT2IMG,
+        "tiny-shapes-diffusion", null, null, now, null, now, null, null, null, null, null, now);
+  }
+
+  private void publishStatus(JobStatus status) throws Exception {
+    publisher.send(new ProducerRecord<>(topics.status(), status.jobId(), codec.encode(status))).get();
+  }
+
+  private List<ConsumerRecord<String, byte[]>> readAll(String topic, String key) {
+    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers()), new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      var partitions = reader.partitionsFor(topic).stream()
+          .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+      reader.assign(partitions);
+      reader.seekToBeginning(partitions);
+      var end = reader.endOffsets(partitions);
+      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
+      while (partitions.stream().anyMatch(p -> reader.position(p) < end.get(p))) {
+        reader.poll(Duration.ofMillis(100)).forEach(r -> {
+          if (key.equals(r.key())) {
+            found.add(r);
+          }
+        });
+      }
+      return found;
+    }
+  }
+
+  private List<ConsumerRecord<String, byte[]>> outputsFor(String key) {
+    return readAll(topics.outputs(), key);
+  }
+
+  private List<JobStatus> statusesFor(String key) {
+    return readAll(topics.status(), key).stream().map(r -> codec.decodeStatus(r.value())).toList();
+  }
+
+  @Test
   void managementPortServesMetricsAndReadiness() throws Exception {
     publish("metrics-1", txt2img("metrics-1", 2), null, Map.of());
     await(topics.outputs(), "metrics-1");

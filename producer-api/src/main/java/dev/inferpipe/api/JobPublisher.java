@@ -66,6 +66,20 @@ final class JobPublisher implements AutoCloseable {
     }
   }
 
+  /** Publishes one status event (e.g. CANCELLED), with the same failure handling as a job. */
+  synchronized void publishStatus(String jobId, byte[] status) throws PublishFailedException {
+    try {
+      Producer<String, byte[]> p = producer();
+      p.beginTransaction();
+      p.send(new ProducerRecord<>(topics.status(), null, jobId, status, baseHeaders()));
+      p.commitTransaction();
+    } catch (RuntimeException e) {
+      discardTransaction(e);
+      throw new PublishFailedException(
+          "Kafka did not accept the status within " + timeout.toMillis() + " ms: " + e.getMessage(), e);
+    }
+  }
+
   private static RecordHeaders baseHeaders() {
     RecordHeaders headers = new RecordHeaders();
     HeaderNames.put(headers, HeaderNames.CONTENT_TYPE, HeaderNames.JSON);

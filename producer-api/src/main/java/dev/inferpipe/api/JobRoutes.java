@@ -1,5 +1,6 @@
 package dev.inferpipe.api;
 
+import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.FieldError;
 import dev.inferpipe.core.job.InvalidJobException;
@@ -24,13 +25,13 @@ final class JobRoutes {
   private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
 
   private final JobSubmitter submitter;
-  private final StatusStore store;
+  private final StatusTable store;
   private final ResultLinks links;
   private final long maxBodyBytes;
   private final MeterRegistry registry;
   private final Optional<SpanStore> spanStore;
 
-  JobRoutes(JobSubmitter submitter, StatusStore store, ResultLinks links, long maxBodyBytes,
+  JobRoutes(JobSubmitter submitter, StatusTable store, ResultLinks links, long maxBodyBytes,
       MeterRegistry registry, Optional<SpanStore> spanStore) {
     this.submitter = submitter;
     this.store = store;
@@ -94,6 +95,27 @@ final class JobRoutes {
       ctx.header("Retry-After", "5");
       ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
           "the job queue is unavailable; nothing was queued, retry later"));
+    }
+  }
+
+  /** DELETE /v1/jobs/{id}: cancel a queued or running job. */
+  void cancel(Context ctx) {
+    Optional<JobStatus> found = find(ctx);
+    if (found.isEmpty()) {
+      return;
+    }
+    if (found.get().status().isTerminal()) {
+      ApiResponses.error(ctx, 409, ApiError.of("JOB_" + found.get().status().name(),
+          "the job already ended " + found.get().status() + "; nothing to cancel"));
+      return;
+    }
+    try {
+      JobStatus cancelled = submitter.cancel(found.get().jobId()).orElseThrow();
+      ApiResponses.json(ctx, 202, cancelled);
+    } catch (PublishFailedException e) {
+      ctx.header("Retry-After", "5");
+      ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
+          "the status topic is unavailable; the job was not cancelled, retry later"));
     }
   }
 

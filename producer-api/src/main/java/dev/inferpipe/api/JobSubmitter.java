@@ -1,10 +1,12 @@
 package dev.inferpipe.api;
 
+import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.job.InvalidJobException;
 import dev.inferpipe.core.job.Job;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
+import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.job.JobValidator;
 import dev.inferpipe.core.job.Sha256;
@@ -30,14 +32,14 @@ final class JobSubmitter {
   private final JobDefaults defaults;
   private final JobCodec codec;
   private final JobPublisher publisher;
-  private final StatusStore store;
+  private final StatusTable store;
   private final S3Settings s3;
   private final Clock clock;
   // Check-then-publish of one job_id must not interleave with another submission of that id.
   private final Object submitLock = new Object();
 
   JobSubmitter(JobValidator validator, JobDefaults defaults, JobCodec codec, JobPublisher publisher,
-      StatusStore store, S3Settings s3, Clock clock) {
+      StatusTable store, S3Settings s3, Clock clock) {
     this.validator = validator;
     this.defaults = defaults;
     this.codec = codec;
@@ -66,6 +68,27 @@ final class JobSubmitter {
       store.put(queued);
       logAccepted(job);
       return new SubmitResult(queued, false);
+    }
+  }
+
+  /**
+   * Marks a queued or running job CANCELLED on the status topic. The consumer skips it if it has
+   * not started, or stops it between sampling steps.
+   *
+   * @return the job's status afterwards, or empty when no such job is known
+   */
+  Optional<JobStatus> cancel(String jobId) throws PublishFailedException {
+    synchronized (submitLock) {
+      Optional<JobStatus> current = store.get(jobId);
+      if (current.isEmpty() || current.get().status().isTerminal()) {
+        return current;
+      }
+      JobStatus cancelled = current.get().ended(JobState.CANCELLED, null, clock.instant());
+      publisher.publishStatus(jobId, codec.encode(cancelled));
+      store.put(cancelled);
+      log.atInfo().addKeyValue("event", "job.cancel_requested").addKeyValue("job_id", jobId)
+          .addKeyValue("status", current.get().status().name()).log("job cancelled");
+      return Optional.of(cancelled);
     }
   }
 

@@ -1,5 +1,6 @@
 package dev.inferpipe.api;
 
+import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
@@ -25,13 +26,13 @@ public final class ProducerApi implements AutoCloseable {
   public static final String SERVICE_NAME = "producer-api";
 
   private final Javalin server;
-  private final StatusStore store;
+  private final StatusTable store;
   private final JobPublisher publisher;
   private final ResultLinks links;
   private final Admin admin;
   private final KafkaClients kafka;
 
-  private ProducerApi(Javalin server, StatusStore store, JobPublisher publisher, ResultLinks links,
+  private ProducerApi(Javalin server, StatusTable store, JobPublisher publisher, ResultLinks links,
       Admin admin, KafkaClients kafka) {
     this.server = server;
     this.store = store;
@@ -56,7 +57,7 @@ public final class ProducerApi implements AutoCloseable {
     KafkaClients kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
         telemetry.openTelemetry(), telemetry.meterRegistry());
     Admin admin = kafka.admin(Map.of());
-    StatusStore store = new StatusStore(kafka, settings.topics().status(), codec);
+    StatusTable store = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     JobPublisher publisher = new JobPublisher(kafka, settings.topics(),
         SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout());
     ResultLinks links = new ResultLinks(new S3Clients(settings.s3(), env).presigner(),
@@ -68,7 +69,7 @@ public final class ProducerApi implements AutoCloseable {
         telemetry.meterRegistry(), spanStore);
     KafkaHealth kafkaHealth = new KafkaHealth(admin);
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry());
-    telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusStore::size);
+    telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);
 
     Javalin server = Javalin.create(config -> {
       config.jetty.port = settings.port();
@@ -77,6 +78,7 @@ public final class ProducerApi implements AutoCloseable {
       config.routes.before(ctx -> Logging.tagThread(SERVICE_NAME));
       config.routes.post("/v1/jobs", tracing.traced("POST", "/v1/jobs", routes::submit));
       config.routes.get("/v1/jobs/{id}", tracing.traced("GET", "/v1/jobs/{id}", routes::status));
+      config.routes.delete("/v1/jobs/{id}", tracing.traced("DELETE", "/v1/jobs/{id}", routes::cancel));
       config.routes.get("/v1/jobs/{id}/result",
           tracing.traced("GET", "/v1/jobs/{id}/result", routes::result));
       config.routes.get("/v1/jobs/{id}/trace",

@@ -103,6 +103,12 @@ final class ApiTestStack implements AutoCloseable {
     return post("/v1/jobs", body, Map.of("Content-Type", "application/json"));
   }
 
+  HttpResponse<String> send(String method, String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+        .method(method, HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
   HttpResponse<String> get(String path) throws Exception {
     return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30)).build(),
         HttpResponse.BodyHandlers.ofString());

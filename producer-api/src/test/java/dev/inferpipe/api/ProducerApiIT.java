@@ -248,6 +248,21 @@ class ProducerApiIT {
   }
 
   @Test
+  void aQueuedJobCanBeCancelledOnce() throws Exception {
+    String jobId = json(stack.postJson(txt2img("", "a red circle"))).get("job_id").asString();
+    HttpResponse<String> cancelled = stack.send("DELETE", "/v1/jobs/" + jobId);
+    assertThat(cancelled.statusCode()).isEqualTo(202);
+    assertThat(json(cancelled).get("status").asString()).isEqualTo("CANCELLED");
+    assertThat(json(stack.get("/v1/jobs/" + jobId)).get("status").asString()).isEqualTo("CANCELLED");
+    assertThat(stack.send("DELETE", "/v1/jobs/" + jobId).statusCode()).isEqualTo(409);
+    assertThat(stack.send("DELETE", "/v1/jobs/no-such-job").statusCode()).isEqualTo(404);
+    List<JobStatus> events = recordsFor("inference.status", jobId).stream()
+        .map(r -> codec.decodeStatus(r.value())).toList();
+    assertThat(events).extracting(JobStatus::status)
+        .containsExactly(JobState.QUEUED, JobState.CANCELLED);
+  }
+
+  @Test
   void metricsCountSubmissionsAndHttpRequests() throws Exception {
     stack.postJson(txt2img("", "a red square"));
     HttpResponse<String> metrics = stack.get("/metrics");

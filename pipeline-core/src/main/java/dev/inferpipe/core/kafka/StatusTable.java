@@ -1,9 +1,8 @@
-package dev.inferpipe.api;
+package dev.inferpipe.core.kafka;
 
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
-import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.telemetry.Logging;
 import java.time.Duration;
 import java.util.HashMap;
@@ -21,52 +20,55 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The latest status of every job, materialised from the compacted status topic. Each API replica
- * reads every partition (assignment, no consumer group), so any replica can answer for any job,
- * and a restarted replica rebuilds the table by reading the topic from the beginning.
+ * The latest status of every job, materialised from the compacted status topic. Each reader
+ * (every API replica; every consumer, for cancellations) reads every partition (assignment, no
+ * consumer group), so any replica can answer for any job, and a restarted one rebuilds the table
+ * by reading the topic from the beginning.
  */
-final class StatusStore implements AutoCloseable {
-  private static final Logger log = LoggerFactory.getLogger(StatusStore.class);
+public final class StatusTable implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(StatusTable.class);
 
   private final Map<String, JobStatus> statuses = new ConcurrentHashMap<>();
   private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final JobCodec codec;
   private final AtomicBoolean running = new AtomicBoolean(true);
+  private final String service;
   private final Thread thread;
   private volatile Map<TopicPartition, Long> catchUpTarget;
   private volatile boolean caughtUp;
 
-  StatusStore(KafkaClients kafka, String topic, JobCodec codec) {
+  public StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
+    this.service = service;
     this.topic = topic;
     this.codec = codec;
     this.consumer = kafka.consumer("status-store", Map.of(
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000));
-    this.thread = new Thread(this::run, "status-store");
+    this.thread = new Thread(this::run, service + "-status-table");
     thread.setDaemon(true);
   }
 
-  void start() {
+  public void start() {
     thread.start();
   }
 
   /** True once every status published before this replica started has been read. */
-  boolean isCaughtUp() {
+  public boolean isCaughtUp() {
     return caughtUp;
   }
 
-  int size() {
+  public int size() {
     return statuses.size();
   }
 
-  Optional<JobStatus> get(String jobId) {
+  public Optional<JobStatus> get(String jobId) {
     return Optional.ofNullable(statuses.get(jobId));
   }
 
   /** Records a status this replica just published, so its own clients read their writes. */
-  void put(JobStatus status) {
-    statuses.merge(status.jobId(), status, StatusStore::newer);
+  public void put(JobStatus status) {
+    statuses.merge(status.jobId(), status, StatusTable::newer);
   }
 
   /**
@@ -86,7 +88,7 @@ final class StatusStore implements AutoCloseable {
   }
 
   private void run() {
-    Logging.tagThread("producer-api");
+    Logging.tagThread(service);
     try {
       List<TopicPartition> partitions = waitForPartitions();
       consumer.assign(partitions);
