@@ -285,6 +285,35 @@ class ProducerApiIT {
     assertThat(Optional.ofNullable(json(polled).get("trace_id"))).isPresent();
   }
 
+  static java.util.stream.Stream<dev.inferpipe.embedded.HostileInputs.Entry> hostileInputs() {
+    return dev.inferpipe.embedded.HostileInputs.load().stream();
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.MethodSource("hostileInputs")
+  void everyHostileInputGetsItsSpecificAnswer(dev.inferpipe.embedded.HostileInputs.Entry entry)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(stack.uri("/v1/jobs"))
+        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofByteArray(entry.body()));
+    if (entry.traceparent() != null) {
+      request.header("traceparent", entry.traceparent());
+    }
+    HttpResponse<String> response = stack.http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(entry.api().get("status").asInt());
+    if (entry.api().has("code")) {
+      JsonNode error = json(response).get("error");
+      assertThat(error.get("code").asString()).isEqualTo(entry.api().get("code").asString());
+      assertThat(error.get("message").asString()).isNotBlank();
+      if (entry.api().has("field")) {
+        assertThat(error.get("fields").findValuesAsString("field"))
+            .contains(entry.api().get("field").asString());
+      }
+    }
+    // Whatever came before, the API still takes an ordinary job.
+    assertThat(stack.postJson(txt2img("", "a red circle")).statusCode()).isEqualTo(202);
+  }
+
   @Test
   void openApiDocumentDescribesEveryRouteItServes() throws Exception {
     HttpResponse<String> doc = stack.get("/openapi.yaml");

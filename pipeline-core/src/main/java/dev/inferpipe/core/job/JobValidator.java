@@ -68,6 +68,12 @@ public final class JobValidator {
       throw new InvalidJobException(ErrorCode.INVALID_JSON,
           List.of(new FieldError("", "empty", "the job is empty; expected a JSON object")));
     }
+    // Numbers beyond what a double holds exactly break schema engines (and mean nothing here).
+    List<FieldError> rangeErrors = new ArrayList<>();
+    collectOutOfRange(tree, "", rangeErrors);
+    if (!rangeErrors.isEmpty()) {
+      throw new InvalidJobException(ErrorCode.INVALID_JOB, rangeErrors);
+    }
     List<FieldError> schemaErrors = schemaErrors(tree);
     if (!schemaErrors.isEmpty()) {
       throw new InvalidJobException(ErrorCode.INVALID_JOB, schemaErrors);
@@ -85,6 +91,26 @@ public final class JobValidator {
     return new ValidatedJob(job, model.get(), Sha256.hex(codec.encode(job)));
   }
 
+  private static final double MAX_SAFE_NUMBER = 9_007_199_254_740_991d; // 2^53 - 1
+
+  private static void collectOutOfRange(JsonNode node, String path, List<FieldError> errors) {
+    if (node.isNumber()) {
+      double value = node.asDouble();
+      if (Double.isNaN(value) || Math.abs(value) > MAX_SAFE_NUMBER) {
+        errors.add(new FieldError(path, "number_out_of_range", "is outside ±(2^53 - 1)"));
+      }
+    } else if (node.isObject()) {
+      for (var entry : node.properties()) {
+        collectOutOfRange(entry.getValue(), path.isEmpty() ? entry.getKey()
+            : path + "." + entry.getKey(), errors);
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        collectOutOfRange(node.get(i), path + "." + i, errors);
+      }
+    }
+  }
+
   private static String location(JacksonException e) {
     return e.getLocation() == null ? ""
         : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
@@ -94,7 +120,15 @@ public final class JobValidator {
     // Keyed by field: when one field breaks several rules (e.g. both branches of an anyOf),
     // one clear message per field reads better than a cascade.
     Map<String, FieldError> byField = new LinkedHashMap<>();
-    for (Error error : schema.validate(tree)) {
+    List<Error> errors;
+    try {
+      errors = schema.validate(tree);
+    } catch (RuntimeException e) {
+      // A document the schema engine itself chokes on is refused, not a server error.
+      return List.of(new FieldError("", "unvalidatable",
+          "could not be checked against the schema: " + e.getMessage()));
+    }
+    for (Error error : errors) {
       FieldError fieldError = toFieldError(error);
       byField.putIfAbsent(fieldError.field() + "\u0000" + fieldError.reason(), fieldError);
     }

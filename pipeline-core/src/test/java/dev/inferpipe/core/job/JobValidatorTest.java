@@ -54,6 +54,8 @@ class JobValidatorTest {
             ErrorCode.INVALID_JOB, "input.steps", "maximum"),
         Arguments.of("steps fractional", txt2img("\"prompt\":\"a\",\"steps\":2.5"),
             ErrorCode.INVALID_JOB, "input.steps", "type"),
+        Arguments.of("steps beyond a double's exact range", txt2img("\"prompt\":\"a\",\"steps\":1e308"),
+            ErrorCode.INVALID_JOB, "input.steps", "number_out_of_range"),
         Arguments.of("steps as string", txt2img("\"prompt\":\"a\",\"steps\":\"10\""),
             ErrorCode.INVALID_JOB, "input.steps", "type"),
         Arguments.of("cfg negative", txt2img("\"prompt\":\"a\",\"cfg_scale\":-1"),
