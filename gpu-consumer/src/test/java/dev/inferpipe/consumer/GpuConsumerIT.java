@@ -327,6 +327,68 @@ class GpuConsumerIT {
   }
 
   private List<ConsumerRecord<String, byte[]>> readAll(String topic, String key) {
+    return readAll(topic).stream().filter(r -> key.equals(r.key())).toList();
+  }
+
+  private List<ConsumerRecord<String, byte[]>> outputsFor(String key) {
+    return readAll(topics.outputs(), key);
+  }
+
+  private List<JobStatus> statusesFor(String key) {
+    return readAll(topics.status(), key).stream().map(r -> codec.decodeStatus(r.value())).toList();
+  }
+
+  @Test
+  void everyHostileRecordEndsInItsDocumentedPlaceAndNothingStalls() throws Exception {
+    List<dev.inferpipe.embedded.HostileInputs.Entry> corpus = dev.inferpipe.embedded.HostileInputs.load();
+    List<String> keys = new ArrayList<>();
+    for (int i = 0; i < corpus.size(); i++) {
+      var entry = corpus.get(i);
+      String key = "hostile-" + i;
+      keys.add(key);
+      if (entry.topic().has("skip")) {
+        continue;
+      }
+      RecordHeaders headers = new RecordHeaders();
+      if (entry.traceparent() != null) {
+        HeaderNames.put(headers, HeaderNames.TRACEPARENT, entry.traceparent());
+      }
+      publisher.send(new ProducerRecord<>(topics.requests(), null, key, entry.body(), headers)).get();
+    }
+    publish("after-hostile", txt2img("after-hostile", 2), null, Map.of());
+    await(topics.outputs(), "after-hostile");
+
+    Map<String, ConsumerRecord<String, byte[]>> dlq = new java.util.HashMap<>();
+    readAll(topics.dlq()).forEach(r -> dlq.put(r.key(), r));
+    Map<String, List<JobStatus>> statuses = new java.util.HashMap<>();
+    readAll(topics.status()).forEach(r -> statuses.computeIfAbsent(r.key(), k -> new ArrayList<>())
+        .add(codec.decodeStatus(r.value())));
+    java.util.Set<String> outputs = new java.util.HashSet<>();
+    readAll(topics.outputs()).forEach(r -> outputs.add(r.key()));
+    for (int i = 0; i < corpus.size(); i++) {
+      var expected = corpus.get(i).topic();
+      String key = keys.get(i);
+      String name = corpus.get(i).name();
+      if (expected.has("dlq_code")) {
+        assertThat(dlq).as(name).containsKey(key);
+        assertThat(HeaderNames.get(dlq.get(key).headers(), HeaderNames.ERROR_CODE)).as(name)
+            .contains(expected.get("dlq_code").asString());
+        assertThat(dlq.get(key).value()).as(name + " keeps the original bytes")
+            .isEqualTo(corpus.get(i).body());
+        assertThat(outputs).as(name).doesNotContain(key);
+      } else if (expected.has("status")) {
+        assertThat(statuses.getOrDefault(key, List.of())).as(name).anySatisfy(st -> {
+          assertThat(st.status().name()).isEqualTo(expected.get("status").asString());
+          assertThat(st.error().code().name()).isEqualTo(expected.get("code").asString());
+        });
+        assertThat(outputs).as(name).doesNotContain(key);
+      } else if (expected.has("output")) {
+        assertThat(outputs).as(name).contains(key);
+      }
+    }
+  }
+
+  private List<ConsumerRecord<String, byte[]>> readAll(String topic) {
     try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
         "bootstrap.servers", kafka.bootstrapServers()), new StringDeserializer(),
         new ByteArrayDeserializer())) {
@@ -337,22 +399,10 @@ class GpuConsumerIT {
       var end = reader.endOffsets(partitions);
       List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
       while (partitions.stream().anyMatch(p -> reader.position(p) < end.get(p))) {
-        reader.poll(Duration.ofMillis(100)).forEach(r -> {
-          if (key.equals(r.key())) {
-            found.add(r);
-          }
-        });
+        reader.poll(Duration.ofMillis(100)).forEach(found::add);
       }
       return found;
     }
-  }
-
-  private List<ConsumerRecord<String, byte[]>> outputsFor(String key) {
-    return readAll(topics.outputs(), key);
-  }
-
-  private List<JobStatus> statusesFor(String key) {
-    return readAll(topics.status(), key).stream().map(r -> codec.decodeStatus(r.value())).toList();
   }
 
   @Test
