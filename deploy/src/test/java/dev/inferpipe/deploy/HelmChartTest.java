@@ -41,7 +41,8 @@ class HelmChartTest {
   /** Read by the services, but only set when the feature is configured. */
   private static final Set<String> OPTIONAL = Set.of(KafkaSettings.SECURITY_PROTOCOL_ENV,
       KafkaSettings.SASL_MECHANISM_ENV, KafkaSettings.SASL_CALLBACK_HANDLER_ENV,
-      KafkaSettings.SSL_TRUSTSTORE_LOCATION_ENV, S3Settings.ENDPOINT_ENV, ApiSettings.MODEL_DIR_ENV);
+      KafkaSettings.SSL_TRUSTSTORE_LOCATION_ENV, S3Settings.ENDPOINT_ENV, ApiSettings.MODEL_DIR_ENV,
+      ApiSettings.API_KEYS_FILE_ENV);
 
   static Set<String> envConstants(Class<?>... types) {
     Set<String> names = new HashSet<>();
@@ -192,6 +193,22 @@ class HelmChartTest {
         Map.of("secrets.create", true, "secrets.values.kafkaSaslJaasConfig", "jaas")));
     assertThat(created).filteredOn(o -> "Secret".equals(o.get("kind"))).singleElement()
         .satisfies(secret -> assertThat(secret.toString()).contains("kafkaSaslJaasConfig=jaas"));
+  }
+
+  @Test
+  void apiKeysAreOnByDefaultFromAMountedSecret() {
+    List<Map<String, Object>> on = RenderedManifests.objects(RenderedManifests.render(CHART, Map.of()));
+    V1Container api = container(on, "producer-api");
+    assertThat(api.getEnv()).anySatisfy(env -> {
+      assertThat(env.getName()).isEqualTo(ApiSettings.API_KEYS_FILE_ENV);
+      assertThat(env.getValue()).isEqualTo("/etc/inferpipe/api-keys/keys.json");
+    });
+    assertThat(api.getVolumeMounts()).anySatisfy(m ->
+        assertThat(m.getMountPath()).isEqualTo("/etc/inferpipe/api-keys"));
+    List<Map<String, Object>> off = RenderedManifests.objects(
+        RenderedManifests.render(CHART, Map.of("auth.enabled", false)));
+    assertThat(container(off, "producer-api").getEnv())
+        .noneMatch(env -> env.getName().equals(ApiSettings.API_KEYS_FILE_ENV));
   }
 
   @Test

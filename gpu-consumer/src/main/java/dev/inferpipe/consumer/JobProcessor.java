@@ -158,7 +158,8 @@ final class JobProcessor {
     String traceId = process.getSpanContext().getTraceId();
     JobStatus running = new JobStatus(job.jobId(), JobState.QUEUED, job.task(), job.modelId(),
         HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null), traceId,
-        enqueuedAt, null, null, null, null, s3.outputPrefix(job.jobId()), null, null, enqueuedAt)
+        enqueuedAt, null, null, null, null, s3.outputPrefix(job.jobId()), null, null, enqueuedAt,
+        HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null))
         .running(takenAt, queueWaitMs);
     Timer.builder("inference.queue.wait").tags("task", job.task().wireName(), "model", job.modelId())
         .publishPercentileHistogram().register(registry).record(Duration.ofMillis(queueWaitMs));
@@ -225,7 +226,7 @@ final class JobProcessor {
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "image.png", "image/png", Sha256.hex(in.prompt()),
           in.seed(), in.steps(), in.sampler(), in.cfgScale(), in.width(), in.height(),
-          image.unknownWords(), null, null, null);
+          image.unknownWords(), null, null, null, running.tenant());
       return new OutputRecord(image.png(), outputHeaders(meta));
     }
     if (job.input() instanceof VqaInput in && model instanceof LoadedModel.Vqa vqaModel) {
@@ -241,7 +242,7 @@ final class JobProcessor {
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "answer.json", "application/json", null, null, null,
           null, null, null, null, answer.unknownWords(), answer.answer(), answer.confidence(),
-          answer.budgetExceeded());
+          answer.budgetExceeded(), running.tenant());
       Span.current().setAttribute("vqa.answer", answer.answer());
       return new OutputRecord(codec.encode(body), outputHeaders(meta));
     }
@@ -275,7 +276,8 @@ final class JobProcessor {
       sender.publishStatus(new JobStatus(id, JobState.FAILED, null, null,
           HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null),
           Span.current().getSpanContext().getTraceId(), enqueuedAt, null, now, null, null, null,
-          null, new JobError(code, truncate(message, 1000)), now));
+          null, new JobError(code, truncate(message, 1000)), now,
+          HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null)));
     });
     log.atWarn().addKeyValue("event", "job.dead_lettered").addKeyValue("error_code", code.name())
         .addKeyValue("job_id", jobId.orElse(null)).addKeyValue("offset", record.offset())

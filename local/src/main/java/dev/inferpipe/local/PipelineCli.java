@@ -23,6 +23,7 @@ public final class PipelineCli {
                 (--direct publishes straight to Kafka, as any Kafka client would)
         get     <job_id>            print a job's status
         fetch   <job_id> [file]     download a finished job's output
+        hash-key <key>              the sha256 to put in an API keys file
         train   diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]
                 retrain a bundled model (minutes on CPU; see docs/models.md)
         evaluate  measure model quality (judge agreement, VQA exact match)
@@ -60,6 +61,14 @@ public final class PipelineCli {
       }
       case "submit" -> {
         return ClientCommands.submit(rest, env, out, err);
+      }
+      case "hash-key" -> {
+        if (rest.size() != 1) {
+          err.println("usage: ./pipeline hash-key <key>");
+          return 2;
+        }
+        out.println(dev.inferpipe.core.job.Sha256.hex(rest.get(0)));
+        return 0;
       }
       case "get" -> {
         return ClientCommands.get(rest, env, out, err);

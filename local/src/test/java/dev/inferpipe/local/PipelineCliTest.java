@@ -26,4 +26,13 @@ class PipelineCliTest {
         new PrintStream(out, true, StandardCharsets.UTF_8), System.err)).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8)).contains("usage: ./pipeline");
   }
+
+  @Test
+  void hashKeyPrintsTheSha256OfTheKey() throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    assertThat(PipelineCli.run(new String[] {"hash-key", "abc"}, Env.of(Map.of()),
+        new PrintStream(out, true, StandardCharsets.UTF_8), System.err)).isZero();
+    assertThat(out.toString(StandardCharsets.UTF_8).trim())
+        .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
 }

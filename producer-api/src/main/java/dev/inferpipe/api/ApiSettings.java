@@ -21,6 +21,7 @@ public record ApiSettings(
     Duration publishTimeout,
     List<String> models,
     Optional<Path> modelDir,
+    Optional<Path> apiKeysFile,
     KafkaSettings kafka,
     Topics topics,
     S3Settings s3) {
@@ -30,6 +31,8 @@ public record ApiSettings(
   public static final String PUBLISH_TIMEOUT_ENV = "INFERPIPE_API_PUBLISH_TIMEOUT";
   public static final String MODELS_ENV = "INFERPIPE_MODELS";
   public static final String MODEL_DIR_ENV = "INFERPIPE_MODEL_DIR";
+  /** A JSON file of hashed API keys; without it the API runs unauthenticated (local default). */
+  public static final String API_KEYS_FILE_ENV = "INFERPIPE_API_KEYS_FILE";
   public static final List<String> DEFAULT_MODELS =
       List.of("tiny-shapes-diffusion", "tiny-shapes-vqa");
 
@@ -40,6 +43,7 @@ public record ApiSettings(
         env.duration(PUBLISH_TIMEOUT_ENV, Duration.ofSeconds(5)),
         env.list(MODELS_ENV, DEFAULT_MODELS),
         env.get(MODEL_DIR_ENV).map(Path::of),
+        env.get(API_KEYS_FILE_ENV).map(Path::of),
         KafkaSettings.from(env),
         Topics.from(env),
         S3Settings.from(env));

@@ -46,16 +46,19 @@ final class JobPublisher implements AutoCloseable {
 
   /**
    * @param enqueuedAtMs the acceptance time; the consumer's queue.wait span starts here
+   * @param tenant the submitting key's tenant, carried to every later status; null without keys
    */
-  synchronized void publish(
-      String jobId, byte[] job, String requestSha256, long enqueuedAtMs, byte[] queuedStatus)
-      throws PublishFailedException {
+  synchronized void publish(String jobId, byte[] job, String requestSha256, long enqueuedAtMs,
+      byte[] queuedStatus, String tenant) throws PublishFailedException {
     try {
       Producer<String, byte[]> p = producer();
       p.beginTransaction();
       RecordHeaders requestHeaders = baseHeaders();
       HeaderNames.put(requestHeaders, HeaderNames.ENQUEUED_AT_MS, Long.toString(enqueuedAtMs));
       HeaderNames.put(requestHeaders, HeaderNames.REQUEST_SHA256, requestSha256);
+      if (tenant != null) {
+        HeaderNames.put(requestHeaders, HeaderNames.TENANT, tenant);
+      }
       p.send(new ProducerRecord<>(topics.requests(), null, jobId, job, requestHeaders));
       p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
       p.commitTransaction();

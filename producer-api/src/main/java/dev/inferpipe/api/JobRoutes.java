@@ -30,15 +30,51 @@ final class JobRoutes {
   private final long maxBodyBytes;
   private final MeterRegistry registry;
   private final Optional<SpanStore> spanStore;
+  private final Optional<ApiKeys> keys;
+  private final RateLimiter limiter;
+
+  /** Who is calling: the key, or empty when the API runs without keys (local default). */
+  record Caller(Optional<ApiKey> key) {
+    String tenant() {
+      return key.map(ApiKey::tenant).orElse(null);
+    }
+  }
 
   JobRoutes(JobSubmitter submitter, StatusTable store, ResultLinks links, long maxBodyBytes,
-      MeterRegistry registry, Optional<SpanStore> spanStore) {
+      MeterRegistry registry, Optional<SpanStore> spanStore, Optional<ApiKeys> keys,
+      RateLimiter limiter) {
     this.submitter = submitter;
     this.store = store;
     this.links = links;
     this.maxBodyBytes = maxBodyBytes;
     this.registry = registry;
     this.spanStore = spanStore;
+    this.keys = keys;
+    this.limiter = limiter;
+  }
+
+  /** Answers 401 / 403 and returns empty unless the request carries a valid key (when keys are on). */
+  private Optional<Caller> authenticate(Context ctx) {
+    if (keys.isEmpty()) {
+      return Optional.of(new Caller(Optional.empty()));
+    }
+    String authorization = ctx.header("Authorization");
+    Optional<String> presented = authorization != null && authorization.startsWith("Bearer ")
+        ? Optional.of(authorization.substring("Bearer ".length()).trim())
+        : Optional.ofNullable(ctx.header("X-API-Key"));
+    ApiKeys.Check check = keys.get().check(presented);
+    if (check instanceof ApiKeys.Valid valid) {
+      return Optional.of(new Caller(Optional.of(valid.key())));
+    }
+    if (check instanceof ApiKeys.Disabled) {
+      ApiResponses.error(ctx, 403, ApiError.of("KEY_DISABLED", "this API key is disabled"));
+    } else {
+      ctx.header("WWW-Authenticate", "Bearer");
+      ApiResponses.error(ctx, 401, ApiError.of("UNAUTHENTICATED", check instanceof ApiKeys.Missing
+          ? "an API key is required (Authorization: Bearer <key> or X-API-Key)"
+          : "unknown API key"));
+    }
+    return Optional.empty();
   }
 
   record Accepted(String jobId, JobState status, String statusUrl, String outputLocation) {}
@@ -48,6 +84,13 @@ final class JobRoutes {
 
   /** POST /v1/jobs */
   void submit(Context ctx) {
+    Optional<Caller> caller = authenticate(ctx);
+    if (caller.isEmpty()) {
+      return;
+    }
+    if (caller.get().key().isPresent() && !withinLimits(ctx, caller.get().key().get())) {
+      return;
+    }
     long declared = ctx.contentLength();
     if (declared > maxBodyBytes) {
       tooLarge(ctx);
@@ -72,7 +115,7 @@ final class JobRoutes {
       return;
     }
     try {
-      SubmitResult result = submitter.submit(body);
+      SubmitResult result = submitter.submit(body, caller.get().tenant());
       JobStatus status = result.status();
       count(result.duplicate() ? "duplicate" : "accepted", "");
       ctx.header("Location", statusUrl(status.jobId()));
@@ -96,6 +139,27 @@ final class JobRoutes {
       ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
           "the job queue is unavailable; nothing was queued, retry later"));
     }
+  }
+
+  /** Per-key rate and per-tenant queue bound; answers 429 with Retry-After when over either. */
+  private boolean withinLimits(Context ctx, ApiKey key) {
+    var wait = limiter.acquire(key);
+    if (wait.isPresent()) {
+      count("rejected", "RATE_LIMITED");
+      ctx.header("Retry-After", Long.toString(Math.max(1, wait.getAsLong())));
+      ApiResponses.error(ctx, 429, ApiError.of("RATE_LIMITED",
+          "more than " + key.ratePerSecond() + " submissions per second (burst " + key.burst() + ")"));
+      return false;
+    }
+    long active = store.count(s -> key.tenant().equals(s.tenant()) && !s.status().isTerminal());
+    if (active >= key.maxQueued()) {
+      count("rejected", "TOO_MANY_QUEUED");
+      ctx.header("Retry-After", "10");
+      ApiResponses.error(ctx, 429, ApiError.of("TOO_MANY_QUEUED", "tenant '" + key.tenant()
+          + "' has " + active + " unfinished jobs; the limit is " + key.maxQueued()));
+      return false;
+    }
+    return true;
   }
 
   /** DELETE /v1/jobs/{id}: cancel a queued or running job. */
@@ -176,14 +240,21 @@ final class JobRoutes {
 
   record TraceBody(String jobId, String traceId, List<SpanView> spans) {}
 
+  /** The caller's job with the path's id; another tenant's job is answered like no job (404). */
   private Optional<JobStatus> find(Context ctx) {
+    Optional<Caller> caller = authenticate(ctx);
+    if (caller.isEmpty()) {
+      return Optional.empty();
+    }
     String jobId = ctx.pathParam("id");
     if (!JobId.isValid(jobId)) {
       ApiResponses.error(ctx, 400, new ApiError(ErrorCode.INVALID_JOB.name(), "invalid job id",
           List.of(new FieldError("job_id", "pattern", "must match " + JobId.PATTERN.pattern()))));
       return Optional.empty();
     }
-    Optional<JobStatus> status = store.get(jobId);
+    Optional<JobStatus> status = store.get(jobId)
+        .filter(s -> caller.get().key().isEmpty()
+            || java.util.Objects.equals(s.tenant(), caller.get().tenant()));
     if (status.isEmpty()) {
       ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no job '" + jobId + "'"));
     }

@@ -49,11 +49,12 @@ final class JobSubmitter {
     this.clock = clock;
   }
 
-  SubmitResult submit(byte[] body)
+  /** @param tenant the caller's tenant, or null when the API runs without keys */
+  SubmitResult submit(byte[] body, String tenant)
       throws InvalidJobException, JobIdConflictException, PublishFailedException {
     ValidatedJob valid = validator.validate(body);
     synchronized (submitLock) {
-      Optional<SubmitResult> earlier = earlierSubmission(valid);
+      Optional<SubmitResult> earlier = earlierSubmission(valid, tenant);
       if (earlier.isPresent()) {
         return earlier.get();
       }
@@ -62,9 +63,9 @@ final class JobSubmitter {
       String traceId = Span.current().getSpanContext().isValid()
           ? Span.current().getSpanContext().getTraceId() : null;
       JobStatus queued = JobStatus.queued(
-          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now);
+          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant);
       publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(), now.toEpochMilli(),
-          codec.encode(queued));
+          codec.encode(queued), tenant);
       store.put(queued);
       logAccepted(job);
       return new SubmitResult(queued, false);
@@ -92,7 +93,7 @@ final class JobSubmitter {
     }
   }
 
-  private Optional<SubmitResult> earlierSubmission(ValidatedJob valid)
+  private Optional<SubmitResult> earlierSubmission(ValidatedJob valid, String tenant)
       throws JobIdConflictException {
     String jobId = valid.job().jobId();
     if (jobId == null) {
@@ -102,7 +103,9 @@ final class JobSubmitter {
     if (existing.isEmpty()) {
       return Optional.empty();
     }
-    if (!valid.requestSha256().equals(existing.get().requestSha256())) {
+    // Another tenant's id is a conflict too (and says no more than that the id is taken).
+    if (!valid.requestSha256().equals(existing.get().requestSha256())
+        || !java.util.Objects.equals(tenant, existing.get().tenant())) {
       throw new JobIdConflictException(jobId);
     }
     return Optional.of(new SubmitResult(existing.get(), true));

@@ -66,7 +66,9 @@ public final class ProducerApi implements AutoCloseable {
         new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),
         Clock.systemUTC());
     JobRoutes routes = new JobRoutes(submitter, store, links, settings.maxBodyBytes(),
-        telemetry.meterRegistry(), spanStore);
+        telemetry.meterRegistry(), spanStore,
+        settings.apiKeysFile().map(file -> ApiKeys.load(file, codec)),
+        new RateLimiter(System::nanoTime));
     KafkaHealth kafkaHealth = new KafkaHealth(admin);
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);

@@ -40,7 +40,14 @@ final class ApiTestStack implements AutoCloseable {
   Telemetry telemetry;
   ProducerApi api;
 
+  private final Map<String, String> extraEnv;
+
   ApiTestStack(Path dir) throws InterruptedException {
+    this(dir, Map.of());
+  }
+
+  ApiTestStack(Path dir, Map<String, String> extraEnv) throws InterruptedException {
+    this.extraEnv = extraEnv;
     kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
     s3 = EmbeddedS3.inMemory().start();
     s3.createBucket(BUCKET);
@@ -60,6 +67,7 @@ final class ApiTestStack implements AutoCloseable {
     env.put("INFERPIPE_S3_PATH_STYLE", "true");
     env.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
     env.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
+    env.putAll(extraEnv);
     return Env.of(env);
   }
 
@@ -107,6 +115,15 @@ final class ApiTestStack implements AutoCloseable {
     return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
         .method(method, HttpRequest.BodyPublishers.noBody()).build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> request(String method, String path, String body, Map<String, String> headers)
+      throws Exception {
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
+    headers.forEach(request::header);
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   HttpResponse<String> get(String path) throws Exception {

@@ -144,7 +144,7 @@ final class OutputHandler {
     Instant now = clock.instant();
     return new JobStatus(meta.jobId(), state, meta.task(), meta.modelId(), meta.requestSha256(),
         meta.traceId(), meta.submittedAt(), meta.startedAt(), now, meta.queueWaitMs(),
-        meta.inferenceMs(), outputLocation, meta.answer(), error, now);
+        meta.inferenceMs(), outputLocation, meta.answer(), error, now, meta.tenant());
   }
 
   private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorCode code, String message) {

@@ -106,7 +106,7 @@ class StorageSinkIT {
     return new OutputMetadata(jobId, task, task == Task.TXT2IMG ? "tiny-shapes-diffusion"
         : "tiny-shapes-vqa", "abc123", TRACE_ID, t, t.plusMillis(40), 40, 900, file, type,
         "hash", 7L, 25, "ddim", 3.0, 32, 32, List.of(), task == Task.VQA ? "red" : null,
-        task == Task.VQA ? 0.97 : null, task == Task.VQA ? false : null);
+        task == Task.VQA ? 0.97 : null, task == Task.VQA ? false : null, null);
   }
 
   private void publishOutput(String jobId, byte[] value, OutputMetadata meta) throws Exception {

@@ -22,23 +22,28 @@ public record JobStatus(
     String outputLocation,
     String answer,
     JobError error,
-    Instant updatedAt) {
+    Instant updatedAt,
+    String tenant) {
 
-  /** The first event of a job accepted by the API. */
-  public static JobStatus queued(
-      Job job, String requestSha256, String traceId, String outputLocation, Instant now) {
+  /**
+   * The first event of a job accepted by the API.
+   *
+   * @param tenant the submitting API key's tenant, or null when the API runs without keys
+   */
+  public static JobStatus queued(Job job, String requestSha256, String traceId,
+      String outputLocation, Instant now, String tenant) {
     return new JobStatus(job.jobId(), JobState.QUEUED, job.task(), job.modelId(), requestSha256,
-        traceId, now, null, null, null, null, outputLocation, null, null, now);
+        traceId, now, null, null, null, null, outputLocation, null, null, now, tenant);
   }
 
   public JobStatus running(Instant now, long queueWaitMs) {
     return new JobStatus(jobId, JobState.RUNNING, task, modelId, requestSha256, traceId,
-        submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now);
+        submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now, tenant);
   }
 
   public JobStatus succeeded(Instant now, long inferenceMs, String location, String answerText) {
     return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
-        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now);
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant);
   }
 
   public JobStatus ended(JobState terminal, JobError failure, Instant now) {
@@ -46,6 +51,6 @@ public record JobStatus(
       throw new IllegalArgumentException(terminal + " is not a terminal state");
     }
     return new JobStatus(jobId, terminal, task, modelId, requestSha256, traceId, submittedAt,
-        startedAt, now, queueWaitMs, inferenceMs, outputLocation, answer, failure, now);
+        startedAt, now, queueWaitMs, inferenceMs, outputLocation, answer, failure, now, tenant);
   }
 }

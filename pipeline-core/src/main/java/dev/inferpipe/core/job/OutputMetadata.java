@@ -32,7 +32,8 @@ public record OutputMetadata(
     List<String> unknownWords,
     String answer,
     Double confidence,
-    Boolean budgetExceeded) {
+    Boolean budgetExceeded,
+    String tenant) {
 
   public static final String HEADER = "inferpipe-result";
 }

@@ -16,6 +16,8 @@ public final class HeaderNames {
   public static final String ENQUEUED_AT_MS = "enqueued-at-ms";
   /** SHA-256 of the job as submitted, carried so later status events keep it. */
   public static final String REQUEST_SHA256 = "request-sha256";
+  /** The tenant of the API key that submitted the job (absent without API keys). */
+  public static final String TENANT = "tenant";
   public static final String ERROR_CODE = "error-code";
   public static final String ERROR_MESSAGE = "error-message";
   public static final String DLQ_SOURCE_TOPIC = "dlq-source-topic";

@@ -66,6 +66,11 @@ public final class StatusTable implements AutoCloseable {
     return Optional.ofNullable(statuses.get(jobId));
   }
 
+  /** How many known jobs match; a scan of the table (fine for per-submission quota checks). */
+  public long count(java.util.function.Predicate<JobStatus> filter) {
+    return statuses.values().stream().filter(filter).count();
+  }
+
   /** Records a status this replica just published, so its own clients read their writes. */
   public void put(JobStatus status) {
     statuses.merge(status.jobId(), status, StatusTable::newer);

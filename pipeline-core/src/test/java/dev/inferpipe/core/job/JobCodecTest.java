@@ -15,7 +15,7 @@ class JobCodecTest {
         new Txt2ImgInput("p", "", 5, 3.0, 1L, "ddim", 32, 32), null);
     Instant t0 = Instant.parse("2026-11-21T10:00:00.123Z");
     JobStatus failed = JobStatus.queued(job, "abc", "0af7651916cd43dd8448eb211c80319c",
-            "s3://b/outputs/j1/", t0)
+            "s3://b/outputs/j1/", t0, null)
         .running(t0.plusMillis(50), 50)
         .ended(JobState.FAILED, new JobError(ErrorCode.INVALID_IMAGE, "bad png"), t0.plusMillis(90));
 

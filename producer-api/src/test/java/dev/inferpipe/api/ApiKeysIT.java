@@ -1,0 +1,104 @@
+package dev.inferpipe.api;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.core.kafka.HeaderNames;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ApiKeysIT {
+  private static final String JOB = "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+      + "\"input\":{\"prompt\":\"a red circle\"}}";
+  private ApiTestStack stack;
+
+  private static String key(String id, String secret, String tenant, boolean disabled, double rate,
+      int burst, int maxQueued) {
+    return "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"sha256\":\"" + ApiKeys.hash(secret)
+        + "\",\"disabled\":" + disabled + ",\"rate_per_second\":" + rate + ",\"burst\":" + burst
+        + ",\"max_queued\":" + maxQueued + "}";
+  }
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws Exception {
+    Path keys = dir.resolve("keys.json");
+    Files.writeString(keys, "{\"keys\":["
+        + key("a", "secret-a", "team-a", false, 100, 100, 100) + ","
+        + key("b", "secret-b", "team-b", false, 100, 100, 100) + ","
+        + key("off", "secret-off", "team-a", true, 100, 100, 100) + ","
+        + key("slow", "secret-slow", "team-slow", false, 0.2, 2, 100) + ","
+        + key("small", "secret-small", "team-small", false, 100, 100, 2) + "]}");
+    stack = new ApiTestStack(dir, Map.of("INFERPIPE_API_KEYS_FILE", keys.toString()));
+    stack.awaitReady();
+  }
+
+  @AfterAll
+  void stop() {
+    stack.close();
+  }
+
+  private HttpResponse<String> submit(String secret) throws Exception {
+    return stack.request("POST", "/v1/jobs", JOB, Map.of("Content-Type", "application/json",
+        "Authorization", "Bearer " + secret));
+  }
+
+  @Test
+  void keysAreRequiredAndDisabledKeysRefused() throws Exception {
+    HttpResponse<String> none = stack.postJson(JOB);
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.headers().firstValue("WWW-Authenticate")).contains("Bearer");
+    assertThat(submit("not-a-key").statusCode()).isEqualTo(401);
+    assertThat(submit("secret-off").statusCode()).isEqualTo(403);
+    assertThat(stack.request("GET", "/v1/jobs/whatever", null, Map.of()).statusCode()).isEqualTo(401);
+    assertThat(stack.request("POST", "/v1/jobs", JOB, Map.of("Content-Type", "application/json",
+        "X-API-Key", "secret-a")).statusCode()).isEqualTo(202);
+  }
+
+  @Test
+  void aTenantSeesOnlyItsOwnJobs() throws Exception {
+    HttpResponse<String> accepted = submit("secret-a");
+    assertThat(accepted.statusCode()).isEqualTo(202);
+    String jobId = accepted.body().replaceAll(".*\"job_id\":\"([^\"]+)\".*", "$1");
+    Map<String, String> a = Map.of("Authorization", "Bearer secret-a");
+    Map<String, String> b = Map.of("Authorization", "Bearer secret-b");
+    HttpResponse<String> own = stack.request("GET", "/v1/jobs/" + jobId, null, a);
+    assertThat(own.statusCode()).isEqualTo(200);
+    assertThat(own.body()).contains("\"tenant\":\"team-a\"");
+    assertThat(stack.request("GET", "/v1/jobs/" + jobId, null, b).statusCode()).isEqualTo(404);
+    assertThat(stack.request("GET", "/v1/jobs/" + jobId + "/result", null, b).statusCode()).isEqualTo(404);
+    assertThat(stack.request("DELETE", "/v1/jobs/" + jobId, null, b).statusCode()).isEqualTo(404);
+    assertThat(stack.request("GET", "/v1/jobs/no-such-job", null, b).body())
+        .isEqualTo(stack.request("GET", "/v1/jobs/" + jobId, null, b).body()
+            .replace(jobId, "no-such-job"));
+    assertThat(stack.readTopic("inference.requests")).filteredOn(r -> jobId.equals(r.key()))
+        .singleElement().satisfies(r ->
+            assertThat(HeaderNames.get(r.headers(), HeaderNames.TENANT)).contains("team-a"));
+  }
+
+  @Test
+  void aKeyOverItsRateGets429WithRetryAfter() throws Exception {
+    assertThat(submit("secret-slow").statusCode()).isEqualTo(202);
+    assertThat(submit("secret-slow").statusCode()).isEqualTo(202);
+    HttpResponse<String> limited = submit("secret-slow");
+    assertThat(limited.statusCode()).isEqualTo(429);
+    assertThat(limited.body()).contains("RATE_LIMITED");
+    assertThat(Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow()))
+        .isBetween(1L, 5L);
+  }
+
+  @Test
+  void aTenantWithTooManyUnfinishedJobsGets429() throws Exception {
+    assertThat(submit("secret-small").statusCode()).isEqualTo(202);
+    assertThat(submit("secret-small").statusCode()).isEqualTo(202);
+    HttpResponse<String> full = submit("secret-small");
+    assertThat(full.statusCode()).isEqualTo(429);
+    assertThat(full.body()).contains("TOO_MANY_QUEUED");
+  }
+}
