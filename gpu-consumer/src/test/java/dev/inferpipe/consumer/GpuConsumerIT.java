@@ -147,6 +147,14 @@ class GpuConsumerIT {
     return spans.getFinishedSpanItems().stream().filter(s -> s.getTraceId().equals(traceId)).toList();
   }
 
+  private void awaitSpanNamed(String traceId, String name) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (spansOf(traceId).stream().noneMatch(s -> s.getName().equals(name))
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+  }
+
   private static SpanData named(List<SpanData> spans, String name) {
     return spans.stream().filter(s -> s.getName().equals(name)).findFirst()
         .orElseThrow(() -> new AssertionError("no span " + name + " in " + spans.stream().map(SpanData::getName).toList()));
@@ -169,7 +177,8 @@ class GpuConsumerIT {
     assertThat(meta.get("trace_id").asString()).isEqualTo(TRACE_ID);
     assertThat(meta.toString()).doesNotContain("red circle");
 
-    Thread.sleep(200); // the process span ends right after the output is acknowledged
+    // The process span ends right after the output is acknowledged.
+    awaitSpanNamed(TRACE_ID, "process inference.requests");
     List<SpanData> trace = spansOf(TRACE_ID);
     SpanData process = named(trace, "process inference.requests");
     SpanData queueWait = named(trace, "queue.wait inference.requests");
@@ -208,7 +217,7 @@ class GpuConsumerIT {
     String traceparent = HeaderNames.get(output.headers(), HeaderNames.TRACEPARENT).orElseThrow();
     String traceId = traceparent.split("-")[1];
     assertThat(traceId).isNotEqualTo(TRACE_ID);
-    Thread.sleep(200);
+    awaitSpanNamed(traceId, "process inference.requests");
     List<SpanData> trace = spansOf(traceId);
     SpanData process = named(trace, "process inference.requests");
     assertThat(process.getParentSpanContext().isValid()).isFalse();

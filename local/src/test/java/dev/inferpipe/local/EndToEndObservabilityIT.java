@@ -82,7 +82,7 @@ class EndToEndObservabilityIT {
     JsonNode done = api.awaitTerminal(jobId, Duration.ofMinutes(2), s -> { });
     assertThat(done.get("status").asString()).isEqualTo("SUCCEEDED");
     traceId = done.get("trace_id").asString();
-    awaitSpan(traceId, "storage-sink", "inference.status publish");
+    awaitTrace(traceId);
   }
 
   @AfterAll
@@ -90,6 +90,16 @@ class EndToEndObservabilityIT {
     stack.close();
     receiver.close();
     System.setOut(originalOut);
+  }
+
+  /**
+   * Spans are exported when they end, in batches per service: the sink's last span can arrive
+   * before the consumer's process span (which ends after its output was acknowledged).
+   */
+  private void awaitTrace(String trace) throws InterruptedException {
+    awaitSpan(trace, "storage-sink", "inference.status publish");
+    awaitSpan(trace, "storage-sink", "process inference.outputs");
+    awaitSpan(trace, "gpu-consumer", "process inference.requests");
   }
 
   private void awaitSpan(String trace, String service, String name) throws InterruptedException {
@@ -167,7 +177,7 @@ class EndToEndObservabilityIT {
     JsonNode done = api.awaitTerminal("direct-1", Duration.ofMinutes(2), s -> { });
     assertThat(done.get("status").asString()).isEqualTo("SUCCEEDED");
     String trace = done.get("trace_id").asString();
-    awaitSpan(trace, "storage-sink", "inference.status publish");
+    awaitTrace(trace);
     List<ReceivedSpan> spans = receiver.spans().stream().filter(s -> s.traceId().equals(trace)).toList();
     assertThat(spans).noneMatch(s -> s.service().equals("producer-api"));
     assertThat(one(spans, "gpu-consumer", "process inference.requests").parentSpanId()).isEmpty();

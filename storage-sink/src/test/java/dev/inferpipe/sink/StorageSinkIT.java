@@ -158,7 +158,11 @@ class StorageSinkIT {
       assertThat(result.get("job").get("seed").asLong()).isEqualTo(7);
       assertThat(result.get("job").get("trace_id").asString()).isEqualTo(TRACE_ID);
     }
-    Thread.sleep(200);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (spans.getFinishedSpanItems().stream().noneMatch(s -> s.getTraceId().equals(TRACE_ID)
+        && s.getName().equals("process inference.outputs")) && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
     List<SpanData> trace = spans.getFinishedSpanItems().stream()
         .filter(s -> s.getTraceId().equals(TRACE_ID)).toList();
     SpanData process = trace.stream().filter(s -> s.getName().equals("process inference.outputs"))
