@@ -1,11 +1,9 @@
 package dev.inferpipe.consumer.eval;
 
-import static dev.inferpipe.consumer.nn.Layers.conv;
-import static dev.inferpipe.consumer.nn.Layers.declareConv;
+import static dev.inferpipe.consumer.nn.Layers.convStack;
+import static dev.inferpipe.consumer.nn.Layers.declareConvStack;
 import static dev.inferpipe.consumer.nn.Layers.declareDense;
-import static dev.inferpipe.consumer.nn.Layers.declareGroupNorm;
 import static dev.inferpipe.consumer.nn.Layers.dense;
-import static dev.inferpipe.consumer.nn.Layers.groupNorm;
 import static dev.inferpipe.consumer.nn.Layers.silu;
 
 import ai.djl.ndarray.NDArray;
@@ -28,12 +26,7 @@ public final class ShapeClassifier {
   public ShapeClassifier(NDManager manager, long seed) {
     this.p = new Params(manager);
     SplittableRandom r = new SplittableRandom(seed);
-    declareConv(p, r, "conv1", 3, 32, 3);
-    declareGroupNorm(p, "norm1", 32);
-    declareConv(p, r, "conv2", 32, 64, 3);
-    declareGroupNorm(p, "norm2", 64);
-    declareConv(p, r, "conv3", 64, 64, 3);
-    declareGroupNorm(p, "norm3", 64);
+    declareConvStack(p, r, "", 3, 32, 64, 64);
     declareDense(p, r, "fc1", 64, 64);
     declareDense(p, r, "fc2", 64, ShapeColor.values().length + ShapeKind.values().length);
   }
@@ -44,9 +37,7 @@ public final class ShapeClassifier {
 
   /** Logits (B, colours + shapes): the first block scores colours, the rest shapes. */
   public NDArray logits(NDArray images) {
-    NDArray h = silu(groupNorm(conv(images, p, "conv1", 1), p, "norm1", GROUPS));
-    h = silu(groupNorm(conv(h, p, "conv2", 2), p, "norm2", GROUPS));
-    h = silu(groupNorm(conv(h, p, "conv3", 2), p, "norm3", GROUPS));
+    NDArray h = convStack(images, p, "", 3, GROUPS);
     // Global average pool; DJL's PyTorch mean takes one axis, so flatten H and W first.
     NDArray pooled = h.reshape(h.getShape().get(0), h.getShape().get(1), -1).mean(new int[] {2});
     return dense(silu(dense(pooled, p, "fc1")), p, "fc2");

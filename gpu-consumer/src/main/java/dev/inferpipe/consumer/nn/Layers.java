@@ -34,7 +34,31 @@ public final class Layers {
     p.zeros(name + ".beta", 1, channels, 1, 1);
   }
 
+  /**
+   * The image stem both small encoders use: conv -> GroupNorm -> SiLU at strides 1, 2, 2 (so
+   * 32 px becomes 8 px), with weights {@code <prefix>conv<i>} and {@code <prefix>norm<i>}.
+   */
+  public static void declareConvStack(Params p, SplittableRandom r, String prefix, int in,
+      int... channels) {
+    int previous = in;
+    for (int i = 0; i < channels.length; i++) {
+      declareConv(p, r, prefix + "conv" + (i + 1), previous, channels[i], 3);
+      declareGroupNorm(p, prefix + "norm" + (i + 1), channels[i]);
+      previous = channels[i];
+    }
+  }
+
   // ---- forward ----
+
+  /** Runs the stem declared by {@link #declareConvStack}; the first stage keeps the resolution. */
+  public static NDArray convStack(NDArray x, Params p, String prefix, int stages, int groups) {
+    NDArray h = x;
+    for (int i = 1; i <= stages; i++) {
+      h = silu(groupNorm(conv(h, p, prefix + "conv" + i, i == 1 ? 1 : 2), p, prefix + "norm" + i,
+          groups));
+    }
+    return h;
+  }
 
   public static NDArray conv(NDArray x, Params p, String name, int stride) {
     NDArray w = p.get(name + ".w");

@@ -1,11 +1,9 @@
 package dev.inferpipe.consumer.vqa;
 
-import static dev.inferpipe.consumer.nn.Layers.conv;
-import static dev.inferpipe.consumer.nn.Layers.declareConv;
+import static dev.inferpipe.consumer.nn.Layers.convStack;
+import static dev.inferpipe.consumer.nn.Layers.declareConvStack;
 import static dev.inferpipe.consumer.nn.Layers.declareDense;
-import static dev.inferpipe.consumer.nn.Layers.declareGroupNorm;
 import static dev.inferpipe.consumer.nn.Layers.dense;
-import static dev.inferpipe.consumer.nn.Layers.groupNorm;
 import static dev.inferpipe.consumer.nn.Layers.silu;
 
 import ai.djl.ndarray.NDArray;
@@ -29,12 +27,7 @@ public final class TinyVqa {
   public TinyVqa(NDManager manager, long seed) {
     this.p = new Params(manager);
     SplittableRandom r = new SplittableRandom(seed);
-    declareConv(p, r, "img.conv1", 3, 32, 3);
-    declareGroupNorm(p, "img.norm1", 32);
-    declareConv(p, r, "img.conv2", 32, 64, 3);
-    declareGroupNorm(p, "img.norm2", 64);
-    declareConv(p, r, "img.conv3", 64, 32, 3);
-    declareGroupNorm(p, "img.norm3", 32);
+    declareConvStack(p, r, "img.", 3, 32, 64, 32);
     declareDense(p, r, "img.proj", 32 * 8 * 8, FEATURES);
     declareDense(p, r, "text.proj", VqaVocabulary.questionSize(), FEATURES);
     declareDense(p, r, "fuse.1", 2 * FEATURES, FEATURES);
@@ -50,9 +43,7 @@ public final class TinyVqa {
 
   /** (B, 3, 32, 32) in [-1, 1] -> (B, 256). */
   public NDArray encodeImage(NDArray images) {
-    NDArray h = silu(groupNorm(conv(images, p, "img.conv1", 1), p, "img.norm1", GROUPS));
-    h = silu(groupNorm(conv(h, p, "img.conv2", 2), p, "img.norm2", GROUPS));
-    h = silu(groupNorm(conv(h, p, "img.conv3", 2), p, "img.norm3", GROUPS));
+    NDArray h = convStack(images, p, "img.", 3, GROUPS);
     return silu(dense(h.reshape(h.getShape().get(0), -1), p, "img.proj"));
   }
 
