@@ -19,6 +19,8 @@ public final class PipelineCli {
         demo    start the stack, run two txt2img jobs and one VQA job, print their results,
                 timings and span waterfalls, stop (exit 0 if all succeeded)
         up      start Kafka, S3 and the services in this process; Ctrl-C stops them
+        soak    [minutes] [jobs/s]   steady load on the local stack, then throughput, latency
+                percentiles, lost jobs and heap after GC (default 5 min at 1 job/s)
         submit  [--direct] [--wait] <job.json | '{...}' | ->   submit to a running stack
                 (--direct publishes straight to Kafka, as any Kafka client would)
         get     <job_id>            print a job's status
@@ -53,6 +55,13 @@ public final class PipelineCli {
         Env demoEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV, "WARN"));
         Logging.configure(demoEnv, "local", "local");
         return Demo.run(demoEnv, out);
+      }
+      case "soak" -> {
+        Env soakEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV, "WARN"));
+        Logging.configure(soakEnv, "local", "local");
+        return Soak.run(soakEnv, out,
+            java.time.Duration.ofMinutes(rest.isEmpty() ? 5 : Long.parseLong(rest.get(0))),
+            rest.size() < 2 ? 1.0 : Double.parseDouble(rest.get(1)));
       }
       case "up" -> {
         Env upEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text"));
