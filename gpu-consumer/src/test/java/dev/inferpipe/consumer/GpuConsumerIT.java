@@ -39,13 +39,10 @@ import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -125,22 +122,10 @@ class GpuConsumerIT {
   }
 
   private List<ConsumerRecord<String, byte[]>> awaitAll(String topic, String key, int count) {
-    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
-        "bootstrap.servers", kafka.bootstrapServers(), "group.id", "test-" + System.nanoTime(),
-        "auto.offset.reset", "earliest"), new StringDeserializer(), new ByteArrayDeserializer())) {
-      reader.subscribe(List.of(topic));
-      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-      while (found.size() < count && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : reader.poll(Duration.ofMillis(200))) {
-          if (key.equals(r.key())) {
-            found.add(r);
-          }
-        }
-      }
-      assertThat(found).as("records for %s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
-      return found;
-    }
+    List<ConsumerRecord<String, byte[]>> found = dev.inferpipe.embedded.TopicReader.awaitKey(
+        kafka.bootstrapServers(), topic, key, count, Duration.ofSeconds(90));
+    assertThat(found).as("records for %s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
+    return found;
   }
 
   private List<SpanData> spansOf(String traceId) {
@@ -398,20 +383,7 @@ class GpuConsumerIT {
   }
 
   private List<ConsumerRecord<String, byte[]>> readAll(String topic) {
-    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
-        "bootstrap.servers", kafka.bootstrapServers()), new StringDeserializer(),
-        new ByteArrayDeserializer())) {
-      var partitions = reader.partitionsFor(topic).stream()
-          .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
-      reader.assign(partitions);
-      reader.seekToBeginning(partitions);
-      var end = reader.endOffsets(partitions);
-      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
-      while (partitions.stream().anyMatch(p -> reader.position(p) < end.get(p))) {
-        reader.poll(Duration.ofMillis(100)).forEach(found::add);
-      }
-      return found;
-    }
+    return dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topic);
   }
 
   @Test

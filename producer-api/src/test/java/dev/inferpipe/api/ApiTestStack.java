@@ -15,16 +15,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
 /** A real broker, a real S3 server and a running producer-api, for integration tests. */
 final class ApiTestStack implements AutoCloseable {
@@ -133,24 +128,7 @@ final class ApiTestStack implements AutoCloseable {
 
   /** Every record of {@code topic} committed before this call. */
   List<ConsumerRecord<String, byte[]>> readTopic(String topic) {
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
-        "bootstrap.servers", kafka.bootstrapServers(), "isolation.level", "read_committed"),
-        new StringDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
-      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-      while (System.nanoTime() < deadline) {
-        consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-        if (partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p))) {
-          break;
-        }
-      }
-      return records;
-    }
+    return dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topic);
   }
 
   static String utf8(byte[] bytes) {

@@ -25,20 +25,16 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -119,22 +115,10 @@ class StorageSinkIT {
   }
 
   private List<ConsumerRecord<String, byte[]>> await(String topic, String key, int count) {
-    try (KafkaConsumer<String, byte[]> reader = new KafkaConsumer<>(Map.of(
-        "bootstrap.servers", kafka.bootstrapServers(), "group.id", "t-" + System.nanoTime(),
-        "auto.offset.reset", "earliest"), new StringDeserializer(), new ByteArrayDeserializer())) {
-      reader.subscribe(List.of(topic));
-      List<ConsumerRecord<String, byte[]>> found = new ArrayList<>();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      while (found.size() < count && System.nanoTime() < deadline) {
-        reader.poll(Duration.ofMillis(200)).forEach(r -> {
-          if (key.equals(r.key())) {
-            found.add(r);
-          }
-        });
-      }
-      assertThat(found).as("%s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
-      return found;
-    }
+    List<ConsumerRecord<String, byte[]>> found = dev.inferpipe.embedded.TopicReader.awaitKey(
+        kafka.bootstrapServers(), topic, key, count, Duration.ofSeconds(60));
+    assertThat(found).as("%s on %s", key, topic).hasSizeGreaterThanOrEqualTo(count);
+    return found;
   }
 
   @Test
