@@ -1,6 +1,7 @@
 package dev.inferpipe.embedded;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -9,6 +10,7 @@ import java.util.Optional;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
 import org.gaul.s3proxy.blobstore.BlobStore;
+import org.gaul.s3proxy.blobstore.ForwardingBlobStore;
 import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
 import org.gaul.s3proxy.nio2blob.TransientNio2BlobStore;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -16,6 +18,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.BucketAlreadyOwnedByYouException;
+import software.amazon.awssdk.services.s3.model.PutObjectRequest;
+import software.amazon.awssdk.services.s3.model.PutObjectResponse;
 
 /**
  * A real S3-compatible HTTP server (S3Proxy) in this JVM, storing objects in a directory (or in
@@ -27,8 +31,15 @@ public final class EmbeddedS3 implements AutoCloseable {
   public static final String SECRET_KEY = "inferpipe-local-secret";
   public static final String REGION = "us-east-1";
 
+  /** Told of every object stored, before S3 answers the PUT: where tests inject faults. */
+  @FunctionalInterface
+  public interface PutListener {
+    void stored(String bucket, String key);
+  }
+
   private final Optional<Path> dataDir;
   private final int port;
+  private volatile PutListener putListener = (bucket, key) -> { };
   private S3Proxy proxy;
 
   private EmbeddedS3(Optional<Path> dataDir, int port) {
@@ -46,6 +57,12 @@ public final class EmbeddedS3 implements AutoCloseable {
     return new EmbeddedS3(Optional.empty(), EmbeddedKafka.freePort());
   }
 
+  /** Replaces the listener told of stored objects (also while running). */
+  public EmbeddedS3 onPut(PutListener listener) {
+    this.putListener = listener;
+    return this;
+  }
+
   public synchronized EmbeddedS3 start() {
     if (proxy != null) {
       return this;
@@ -58,6 +75,14 @@ public final class EmbeddedS3 implements AutoCloseable {
       } else {
         store = new TransientNio2BlobStore();
       }
+      store = new ForwardingBlobStore(store) {
+        @Override
+        public PutObjectResponse putBlob(PutObjectRequest request, InputStream content) {
+          PutObjectResponse stored = super.putBlob(request, content);
+          putListener.stored(request.bucket(), request.key());
+          return stored;
+        }
+      };
       S3Proxy started = S3Proxy.builder()
           .blobStore(store)
           .endpoint(URI.create("http://127.0.0.1:" + port))

@@ -16,7 +16,7 @@ import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.kafka.StatusTable;
-import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
 import dev.inferpipe.core.s3.S3Clients;
@@ -71,6 +71,10 @@ public final class GpuConsumer implements AutoCloseable {
     Consumer<String, byte[]> consumer = kafka.consumer("requests", Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+        // Heartbeats run on their own thread, so long jobs are safe; a killed pod's partitions
+        // move to the other replicas within 10 s instead of Kafka's default 45 s.
+        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
+        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
         // A job may sample for minutes; the group must not evict the consumer meanwhile.
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis(),
@@ -81,7 +85,7 @@ public final class GpuConsumer implements AutoCloseable {
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
     this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     JobProcessor processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
-        new AckedSender(producer, settings.topics(), codec),
+        new AckedSender(producer, settings.topics(), codec, this::rememberPublished),
         settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
         new JobDefaults(new SecureRandom()::nextLong), models,
         new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
@@ -91,13 +95,17 @@ public final class GpuConsumer implements AutoCloseable {
             uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
             settings.vqaBudget(), System::nanoTime),
         Clock.systemUTC(),
-        jobId -> statuses.get(jobId).map(s -> s.status() == JobState.CANCELLED).orElse(false));
+        jobId -> statuses.get(jobId));
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
     this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().requests(),
         this::preloadModels, processor::process);
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
         () -> modelsReady && loop.isReady());
+  }
+
+  private void rememberPublished(JobStatus status) {
+    statuses.put(status);
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */
@@ -130,15 +138,10 @@ public final class GpuConsumer implements AutoCloseable {
     for (String modelId : settings.models()) {
       models.get(modelId);
     }
-    // Cancellations of queued jobs must be known before the first job is taken.
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!statuses.isCaughtUp() && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+    // Cancelled and finished jobs must be known before the first job is taken.
+    statuses.awaitCaughtUp(Duration.ofSeconds(60));
+    if (Thread.currentThread().isInterrupted()) {
+      return;
     }
     modelsReady = true;
     log.atInfo().addKeyValue("event", "consumer.ready")

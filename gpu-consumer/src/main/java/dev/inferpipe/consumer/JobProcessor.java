@@ -30,6 +30,7 @@ import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.HeaderNames;
 import dev.inferpipe.core.kafka.HeadersPropagation;
 import dev.inferpipe.core.kafka.MessagingAttributes;
+import dev.inferpipe.core.kafka.SendFailedException;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -47,7 +48,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Predicate;
+import java.util.Collections;
+import java.util.Set;
+import java.util.function.Function;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -79,15 +82,25 @@ final class JobProcessor {
   private final Txt2ImgPipeline txt2img;
   private final VqaPipeline vqa;
   private final Clock clock;
-  private final Predicate<String> cancelled;
+  private final Function<String, Optional<JobStatus>> knownStatus;
+  /** Jobs whose output this process produced; their SUCCEEDED may not be on the status topic yet. */
+  private final Set<String> producedOutputs = Collections.newSetFromMap(
+      new LinkedHashMap<>(256, 0.75f, false) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+          return size() > PRODUCED_OUTPUTS_REMEMBERED;
+        }
+      });
+  static final int PRODUCED_OUTPUTS_REMEMBERED = 10_000;
 
   /**
-   * @param cancelled whether a job id has been cancelled (read from the status topic)
+   * @param knownStatus a job's latest status on the status topic (including this process's own
+   *     writes): cancellations and finished jobs are read from it
    */
   JobProcessor(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
       Topics topics, S3Settings s3, String consumerGroup, JobCodec codec, JobValidator validator,
       JobDefaults defaults, ModelCache models, Txt2ImgPipeline txt2img, VqaPipeline vqa, Clock clock,
-      Predicate<String> cancelled) {
+      Function<String, Optional<JobStatus>> knownStatus) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.consumer");
     this.registry = registry;
@@ -102,7 +115,11 @@ final class JobProcessor {
     this.txt2img = txt2img;
     this.vqa = vqa;
     this.clock = clock;
-    this.cancelled = cancelled;
+    this.knownStatus = knownStatus;
+  }
+
+  private boolean cancelled(String jobId) {
+    return knownStatus.apply(jobId).map(s -> s.status() == JobState.CANCELLED).orElse(false);
   }
 
   void process(ConsumerRecord<String, byte[]> record) {
@@ -159,12 +176,15 @@ final class JobProcessor {
     JobStatus running = new JobStatus(job.jobId(), JobState.QUEUED, job.task(), job.modelId(),
         HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null), traceId,
         enqueuedAt, null, null, null, null, s3.outputPrefix(job.jobId()), null, null, enqueuedAt,
-        HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null))
+        HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null), null)
         .running(takenAt, queueWaitMs);
     Timer.builder("inference.queue.wait").tags("task", job.task().wireName(), "model", job.modelId())
         .publishPercentileHistogram().register(registry).record(Duration.ofMillis(queueWaitMs));
 
-    if (cancelled.test(job.jobId())) {
+    if (alreadyFinished(record, job, enqueuedAt)) {
+      return;
+    }
+    if (cancelled(job.jobId())) {
       // Cancelled while queued: its status already says CANCELLED; nothing to run or publish.
       count(job, "cancelled");
       log.atInfo().addKeyValue("event", "job.skipped_cancelled").log("job was cancelled before it ran");
@@ -187,6 +207,9 @@ final class JobProcessor {
       LoadedModel model = models.get(job.modelId());
       OutputRecord output = run(job, model, running, queueWaitMs, start);
       sender.send(new ProducerRecord<>(topics.outputs(), null, job.jobId(), output.value(), output.headers()));
+      synchronized (producedOutputs) {
+        producedOutputs.add(job.jobId());
+      }
       log.atInfo().addKeyValue("event", "job.output_produced")
           .addKeyValue("inference_time_ms", (System.nanoTime() - start) / 1_000_000)
           .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
@@ -203,6 +226,11 @@ final class JobProcessor {
       ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INTERNAL;
       outcome = "failed";
       fail(process, running, JobState.FAILED, code, e);
+    } catch (SendFailedException e) {
+      // Kafka, not the job, failed: the record stays uncommitted and is run again.
+      outcome = "redelivered";
+      process.recordException(e);
+      throw e;
     } catch (RuntimeException e) {
       outcome = "failed";
       fail(process, running, JobState.FAILED, ErrorCode.INTERNAL, e);
@@ -215,12 +243,46 @@ final class JobProcessor {
     }
   }
 
+  /**
+   * A job id names one job, run once: a record for a job that already ended (or whose output this
+   * process produced) is a duplicate delivery or publication and is not run again. One that
+   * carries a different request hash is another job reusing the id: it goes to the DLQ, and the
+   * first job's status is left alone.
+   */
+  private boolean alreadyFinished(ConsumerRecord<String, byte[]> record, Job job, Instant enqueuedAt) {
+    Optional<JobStatus> latest = knownStatus.apply(job.jobId());
+    Optional<JobStatus> known = latest
+        .filter(s -> s.status().isTerminal() && s.status() != JobState.CANCELLED);
+    boolean produced;
+    synchronized (producedOutputs) {
+      produced = producedOutputs.contains(job.jobId());
+    }
+    if (known.isEmpty() && !produced) {
+      return false;
+    }
+    Optional<String> recordSha = HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256);
+    Optional<String> knownSha = latest.map(JobStatus::requestSha256);
+    if (recordSha.isPresent() && knownSha.isPresent() && !recordSha.equals(knownSha)) {
+      Span.current().setStatus(StatusCode.ERROR, ErrorCode.JOB_ID_CONFLICT.name());
+      deadLetter(record, ErrorCode.JOB_ID_CONFLICT, "job_id '" + job.jobId()
+          + "' already names a different job (request_sha256 differs)", Optional.empty(), enqueuedAt);
+      count(job, "conflict");
+      return true;
+    }
+    Span.current().setAttribute("job.duplicate", true);
+    count(job, "duplicate");
+    log.atInfo().addKeyValue("event", "job.duplicate_skipped")
+        .addKeyValue("status", known.map(s -> s.status().name()).orElse("OUTPUT_PRODUCED"))
+        .log("job already finished; duplicate record not run");
+    return true;
+  }
+
   private record OutputRecord(byte[] value, RecordHeaders headers) {}
 
   private OutputRecord run(Job job, LoadedModel model, JobStatus running, long queueWaitMs,
       long startNanos) {
     if (job.input() instanceof Txt2ImgInput in && model instanceof LoadedModel.Diffusion diffusion) {
-      GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> cancelled.test(job.jobId()))
+      GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> cancelled(job.jobId()))
           .get(0);
       OutputMetadata meta = new OutputMetadata(job.jobId(), job.task(), job.modelId(),
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
@@ -230,7 +292,7 @@ final class JobProcessor {
       return new OutputRecord(image.png(), outputHeaders(meta));
     }
     if (job.input() instanceof VqaInput in && model instanceof LoadedModel.Vqa vqaModel) {
-      VqaAnswer answer = vqa.run(vqaModel, in, () -> cancelled.test(job.jobId()));
+      VqaAnswer answer = vqa.run(vqaModel, in, () -> cancelled(job.jobId()));
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("job_id", job.jobId());
       body.put("answer", answer.answer());
@@ -277,7 +339,7 @@ final class JobProcessor {
           HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null),
           Span.current().getSpanContext().getTraceId(), enqueuedAt, null, now, null, null, null,
           null, new JobError(code, truncate(message, 1000)), now,
-          HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null)));
+          HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null), null));
     });
     log.atWarn().addKeyValue("event", "job.dead_lettered").addKeyValue("error_code", code.name())
         .addKeyValue("job_id", jobId.orElse(null)).addKeyValue("offset", record.offset())

@@ -313,7 +313,8 @@ class GpuConsumerIT {
   private JobStatus cancelledStatus(String jobId) {
     java.time.Instant now = java.time.Instant.now();
     return new JobStatus(jobId, JobState.CANCELLED, dev.inferpipe.core.job.Task.TXT2IMG,
-        "tiny-shapes-diffusion", null, null, now, null, now, null, null, null, null, null, now, null);
+        "tiny-shapes-diffusion", null, null, now, null, now, null, null, null, null, null, now, null,
+        null);
   }
 
   private void publishStatus(JobStatus status) throws Exception {

@@ -27,7 +27,7 @@ public final class LocalStack implements AutoCloseable {
   private final LocalSettings settings;
   private final Deque<AutoCloseable> started = new ArrayDeque<>();
   /** Every service's finished spans, for the demo's waterfall and GET /v1/jobs/{id}/trace. */
-  private final SpanStore spans = new SpanStore(5_000);
+  private final SpanStore spans;
   private EmbeddedKafka kafka;
   private EmbeddedS3 s3;
   private ProducerApi api;
@@ -36,6 +36,7 @@ public final class LocalStack implements AutoCloseable {
 
   LocalStack(LocalSettings settings) {
     this.settings = settings;
+    this.spans = new SpanStore(settings.tracesKept());
   }
 
   public static LocalStack start(Env env) throws InterruptedException {

@@ -18,10 +18,21 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code ./pipeline soak [minutes] [jobs/s]}: the local stack under a steady load of small jobs
  * (3 txt2img at 10 steps : 1 VQA), then a report: throughput, end-to-end latency percentiles
  * (submit -> terminal status seen by polling), jobs lost (no terminal status 60 s after the
- * load stopped), and heap after a full GC at the start and at the end.
+ * load stopped), and heap after a full GC: after start-up, after a warm-up under load (the
+ * baseline: pools, caches and the local trace store have filled by then) and at the end.
  */
 final class Soak {
+  /** Traces the local stack keeps during a soak (its default of 5000 would take ~80 min to fill). */
+  static final int TRACES_KEPT = 100;
+
   private Soak() {}
+
+  /** Load before the baseline heap is taken: a fifth of the run, between 30 s and 60 s. */
+  static Duration warmUp(Duration length) {
+    Duration fifth = length.dividedBy(5);
+    return fifth.compareTo(Duration.ofSeconds(30)) < 0 ? Duration.ofSeconds(30)
+        : fifth.compareTo(Duration.ofSeconds(60)) > 0 ? Duration.ofSeconds(60) : fifth;
+  }
 
   static int run(Env env, PrintStream out, Duration length, double perSecond) throws Exception {
     try (LocalStack stack = LocalStack.start(env)) {
@@ -33,7 +44,7 @@ final class Soak {
         }
         Thread.sleep(100);
       }
-      long heapStart = heapAfterGc();
+      long heapStartUp = heapAfterGc();
       Map<String, Long> submittedAt = new ConcurrentHashMap<>();
       List<Double> latenciesMs = Collections.synchronizedList(new ArrayList<>());
       Map<String, String> terminal = new ConcurrentHashMap<>();
@@ -68,7 +79,10 @@ final class Soak {
       scheduler.scheduleWithFixedDelay(() -> poll(api, submittedAt, terminal, latenciesMs),
           200, 200, TimeUnit.MILLISECONDS);
       long loadStart = System.nanoTime();
-      Thread.sleep(length.toMillis());
+      Duration warmUp = warmUp(length);
+      Thread.sleep(warmUp.toMillis());
+      long heapStart = heapAfterGc();
+      Thread.sleep(Math.max(0, length.minus(warmUp).toMillis()));
       scheduler.shutdownNow();
       scheduler.awaitTermination(10, TimeUnit.SECONDS);
       long loadNanos = System.nanoTime() - loadStart;
@@ -79,7 +93,7 @@ final class Soak {
       }
       long heapEnd = heapAfterGc();
       report(out, length, perSecond, loadNanos, submittedAt.size(), rejected.get(), terminal,
-          latenciesMs, heapStart, heapEnd);
+          latenciesMs, heapStartUp, warmUp, heapStart, heapEnd);
       rejections.stream().limit(3).forEach(reason -> out.println("  rejected: " + reason));
       long lost = submittedAt.size() - terminal.size();
       return lost == 0 && terminal.values().stream().allMatch("SUCCEEDED"::equals) ? 0 : 1;
@@ -118,7 +132,7 @@ final class Soak {
 
   private static void report(PrintStream out, Duration length, double perSecond, long loadNanos,
       int submitted, int rejected, Map<String, String> terminal, List<Double> latencies,
-      long heapStart, long heapEnd) {
+      long heapStartUp, Duration warmUp, long heapStart, long heapEnd) {
     List<Double> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
     long succeeded = terminal.values().stream().filter("SUCCEEDED"::equals).count();
@@ -131,8 +145,10 @@ final class Soak {
     out.printf("  end-to-end latency ms: p50 %.0f  p95 %.0f  p99 %.0f  max %.0f%n",
         percentile(sorted, 0.50), percentile(sorted, 0.95), percentile(sorted, 0.99),
         sorted.isEmpty() ? Double.NaN : sorted.get(sorted.size() - 1));
-    out.printf("  heap after GC: start %.1f MiB, end %.1f MiB (%.2fx)%n", heapStart / 1048576.0,
-        heapEnd / 1048576.0, (double) heapEnd / heapStart);
+    out.printf("  heap after GC: after start-up %.1f MiB; after %d s warm-up %.1f MiB, end %.1f MiB"
+            + " (%.2fx of warm-up)%n", heapStartUp / 1048576.0, warmUp.toSeconds(),
+        heapStart / 1048576.0, heapEnd / 1048576.0, (double) heapEnd / heapStart);
+    out.printf("  (local trace store capped at %d traces)%n", TRACES_KEPT);
   }
 
   private static double percentile(List<Double> sorted, double p) {

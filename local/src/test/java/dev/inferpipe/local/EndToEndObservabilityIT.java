@@ -234,13 +234,56 @@ class EndToEndObservabilityIT {
 
   @Test
   void thePromptAppearsNowhereButInTheRequest() throws Exception {
-    assertThat(logs.toString(StandardCharsets.UTF_8)).doesNotContain(PROMPT);
+    assertThat(logs.toString(StandardCharsets.UTF_8)).doesNotContain(PROMPT)
+        .as("no credential is logged either").doesNotContain(dev.inferpipe.embedded.EmbeddedS3.SECRET_KEY);
     assertThat(receiver.rawText()).doesNotContain(PROMPT);
     Path result = dataDir.resolve("s3").resolve("inferpipe-outputs").resolve("outputs")
         .resolve(jobId).resolve("result.json");
     assertThat(Files.readString(result)).contains("prompt_hash").doesNotContain(PROMPT);
     assertThat(api.get("/v1/jobs/" + jobId).body()).doesNotContain(PROMPT);
     assertThat(api.get("/v1/jobs/" + jobId + "/trace").body()).doesNotContain(PROMPT);
+
+    // Raw Kafka events past the request: every status event and every output/DLQ record,
+    // values and headers alike.
+    for (String topic : List.of("inference.status", "inference.outputs", "inference.dlq")) {
+      var records = dev.inferpipe.embedded.TopicReader.readAll(stack.kafkaBootstrapServers(), topic);
+      if (topic.equals("inference.status")) {
+        assertThat(records).as("status events were read").isNotEmpty();
+      }
+      for (var record : records) {
+        assertThat(record.value() == null ? "" : new String(record.value(), StandardCharsets.UTF_8))
+            .as(topic + " value").doesNotContain(PROMPT);
+        for (var header : record.headers()) {
+          assertThat(new String(header.value(), StandardCharsets.UTF_8))
+              .as(topic + " header " + header.key()).doesNotContain(PROMPT);
+        }
+      }
+    }
+
+    // S3: each object's metadata as S3 serves it, and every byte the S3 server stored on disk.
+    try (var s3 = software.amazon.awssdk.services.s3.S3Client.builder()
+        .endpointOverride(URI.create(stack.s3Endpoint())).forcePathStyle(true)
+        .region(software.amazon.awssdk.regions.Region.US_EAST_1)
+        .credentialsProvider(software.amazon.awssdk.auth.credentials.StaticCredentialsProvider.create(
+            software.amazon.awssdk.auth.credentials.AwsBasicCredentials.create(
+                dev.inferpipe.embedded.EmbeddedS3.ACCESS_KEY,
+                dev.inferpipe.embedded.EmbeddedS3.SECRET_KEY)))
+        .build()) {
+      var keys = s3.listObjectsV2(b -> b.bucket("inferpipe-outputs").prefix("outputs/" + jobId + "/"))
+          .contents();
+      assertThat(keys).hasSize(2);
+      for (var object : keys) {
+        var head = s3.headObject(b -> b.bucket("inferpipe-outputs").key(object.key()));
+        assertThat(head.metadata().toString() + " " + head.contentType() + " " + object.key())
+            .doesNotContain(PROMPT);
+      }
+    }
+    try (var files = Files.walk(dataDir.resolve("s3"))) {
+      for (Path file : files.filter(Files::isRegularFile).toList()) {
+        assertThat(new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1))
+            .as(file.toString()).doesNotContain(PROMPT);
+      }
+    }
   }
 
   @Test

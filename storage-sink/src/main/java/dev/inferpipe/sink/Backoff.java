@@ -3,7 +3,11 @@ package dev.inferpipe.sink;
 import java.time.Duration;
 import java.util.function.DoubleSupplier;
 
-/** Exponential backoff with full jitter: attempt n waits uniformly in [0, min(max, first * 2^n)]. */
+/**
+ * Exponential backoff with "equal" jitter: after n failed attempts, wait uniformly in
+ * [c/2, c] with c = min(max, first * 2^(n-1)). The floor makes the time a retry bound covers
+ * predictable (replicas still spread out over the upper half).
+ */
 final class Backoff {
   private final Duration first;
   private final Duration max;
@@ -18,6 +22,16 @@ final class Backoff {
   Duration delay(int failedAttempts) {
     long ceiling = first.toMillis() << Math.min(failedAttempts - 1, 20);
     long capped = Math.min(max.toMillis(), ceiling);
-    return Duration.ofMillis(Math.round(capped * random.getAsDouble()));
+    return Duration.ofMillis(capped / 2 + Math.round(capped / 2.0 * random.getAsDouble()));
+  }
+
+  /** The shortest total wait {@code attempts} attempts can take: what the bound always covers. */
+  Duration minimumTotal(int attempts) {
+    long total = 0;
+    for (int failed = 1; failed < attempts; failed++) {
+      long ceiling = Math.min(max.toMillis(), first.toMillis() << Math.min(failed - 1, 20));
+      total += ceiling / 2;
+    }
+    return Duration.ofMillis(total);
   }
 }

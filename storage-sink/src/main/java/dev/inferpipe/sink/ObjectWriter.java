@@ -38,8 +38,11 @@ final class ObjectWriter {
     this.putFailures = Counter.builder("inference.s3.put.failures").register(registry);
   }
 
-  /** @throws StorageFailedException after {@code maxAttempts} failed attempts */
-  void put(String bucket, String key, String contentType, byte[] body) throws InterruptedException {
+  /**
+   * @return how many failed attempts were retried before the object was written
+   * @throws StorageFailedException after {@code maxAttempts} failed attempts
+   */
+  int put(String bucket, String key, String contentType, byte[] body) throws InterruptedException {
     SdkException last = null;
     for (int attempt = 1; attempt <= maxAttempts; attempt++) {
       Span span = tracer.spanBuilder("s3.put_object")
@@ -54,7 +57,7 @@ final class ObjectWriter {
             RequestBody.fromBytes(body));
         putLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         putBytes.increment(body.length);
-        return;
+        return attempt - 1;
       } catch (SdkException e) {
         last = e;
         putFailures.increment();
@@ -69,6 +72,6 @@ final class ObjectWriter {
       }
     }
     throw new StorageFailedException("s3://" + bucket + "/" + key + " not written after "
-        + maxAttempts + " attempts: " + last.getMessage(), last);
+        + maxAttempts + " attempts: " + last.getMessage(), maxAttempts - 1, last);
   }
 }

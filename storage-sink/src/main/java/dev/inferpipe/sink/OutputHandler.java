@@ -22,7 +22,9 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,6 +34,8 @@ import org.slf4j.MDC;
  * Stores one output: the object ({@code image.png} / {@code answer.json}), then
  * {@code result.json}, then the SUCCEEDED status. If S3 stays down past the retry bound, the job
  * becomes FAILED ({@code UNAVAILABLE}) and the output goes to the DLQ; an output is never dropped.
+ * An output for a job that already has a terminal status (a redelivery after a crash between the
+ * status and the offset commit, or a duplicate job) is skipped, so each job ends exactly once.
  */
 final class OutputHandler {
   private static final Logger log = LoggerFactory.getLogger(OutputHandler.class);
@@ -47,9 +51,12 @@ final class OutputHandler {
   private final String consumerGroup;
   private final JobCodec codec;
   private final Clock clock;
+  private final Function<String, Optional<JobStatus>> knownStatus;
 
+  /** @param knownStatus a job's latest status on the status topic, including this sink's writes */
   OutputHandler(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
-      ObjectWriter writer, S3Settings s3, String consumerGroup, JobCodec codec, Clock clock) {
+      ObjectWriter writer, S3Settings s3, String consumerGroup, JobCodec codec, Clock clock,
+      Function<String, Optional<JobStatus>> knownStatus) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.sink");
     this.registry = registry;
@@ -59,6 +66,7 @@ final class OutputHandler {
     this.consumerGroup = consumerGroup;
     this.codec = codec;
     this.clock = clock;
+    this.knownStatus = knownStatus;
   }
 
   void handle(ConsumerRecord<String, byte[]> record) throws InterruptedException {
@@ -74,23 +82,38 @@ final class OutputHandler {
       }
       MDC.put("job_id", meta.jobId());
       process.setAttribute("job.id", meta.jobId());
+      Optional<JobStatus> ended = knownStatus.apply(meta.jobId())
+          .filter(s -> s.status().isTerminal());
+      if (ended.isPresent()) {
+        process.setAttribute("job.duplicate", true);
+        registry.counter("inference.sink.duplicates").increment();
+        log.atInfo().addKeyValue("event", "output.duplicate_skipped")
+            .addKeyValue("status", ended.get().status().name())
+            .log("job already ended; output not stored again");
+        return;
+      }
       String prefix = "outputs/" + meta.jobId() + "/";
       String outputLocation = "s3://" + s3.bucket() + "/" + prefix + meta.outputFile();
+      int retries = 0;
       try {
-        writer.put(s3.bucket(), prefix + meta.outputFile(), meta.contentType(), record.value());
-        writer.put(s3.bucket(), prefix + "result.json", "application/json",
+        retries += writer.put(s3.bucket(), prefix + meta.outputFile(), meta.contentType(),
+            record.value());
+        retries += writer.put(s3.bucket(), prefix + "result.json", "application/json",
             codec.encode(resultDocument(meta, outputLocation)));
       } catch (StorageFailedException e) {
+        retries += e.retries();
+        process.setAttribute("storage.retries", (long) retries);
         process.recordException(e);
         process.setStatus(StatusCode.ERROR, "storage failed");
         sender.publishStatus(status(meta, JobState.FAILED, null,
-            new JobError(ErrorCode.UNAVAILABLE, e.getMessage())));
+            new JobError(ErrorCode.UNAVAILABLE, e.getMessage()), retries));
         deadLetter(record, ErrorCode.UNAVAILABLE, e.getMessage());
         registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
             "status", "FAILED").increment();
         return;
       }
-      sender.publishStatus(status(meta, JobState.SUCCEEDED, outputLocation, null));
+      process.setAttribute("storage.retries", (long) retries);
+      sender.publishStatus(status(meta, JobState.SUCCEEDED, outputLocation, null, retries));
       registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
           "status", "SUCCEEDED").increment();
       log.atInfo().addKeyValue("event", "job.succeeded").addKeyValue("status", "SUCCEEDED")
@@ -98,6 +121,7 @@ final class OutputHandler {
           .addKeyValue("inference_time_ms", meta.inferenceMs())
           .addKeyValue("queue_wait_ms", meta.queueWaitMs())
           .addKeyValue("prompt_hash", meta.promptHash())
+          .addKeyValue("storage_retries", retries)
           .log("output stored");
     } finally {
       process.end();
@@ -140,11 +164,12 @@ final class OutputHandler {
   }
 
   private JobStatus status(OutputMetadata meta, JobState state, String outputLocation,
-      JobError error) {
+      JobError error, int storageRetries) {
     Instant now = clock.instant();
     return new JobStatus(meta.jobId(), state, meta.task(), meta.modelId(), meta.requestSha256(),
         meta.traceId(), meta.submittedAt(), meta.startedAt(), now, meta.queueWaitMs(),
-        meta.inferenceMs(), outputLocation, meta.answer(), error, now, meta.tenant());
+        meta.inferenceMs(), outputLocation, meta.answer(), error, now, meta.tenant(),
+        storageRetries);
   }
 
   private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorCode code, String message) {

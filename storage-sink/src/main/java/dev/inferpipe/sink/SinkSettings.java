@@ -33,7 +33,9 @@ public record SinkSettings(
     return new SinkSettings(
         env.string(GROUP_ENV, "inferpipe-storage-sink"),
         env.integer(MANAGEMENT_PORT_ENV, 9465),
-        env.integer(MAX_ATTEMPTS_ENV, 8),
+        // 20 attempts wait at least 71 s in all (at most 143 s): a minute-long S3 outage is
+        // ridden out, not turned into FAILED jobs.
+        env.integer(MAX_ATTEMPTS_ENV, 20),
         env.duration(FIRST_BACKOFF_ENV, Duration.ofMillis(200)),
         env.duration(MAX_BACKOFF_ENV, Duration.ofSeconds(10)),
         KafkaSettings.from(env),

@@ -6,6 +6,7 @@ import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordLoop;
+import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Telemetry;
 import java.security.SecureRandom;
@@ -21,7 +22,8 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * storage-sink: consumes {@code inference.outputs}, writes each output and its result.json to
  * S3, publishes the terminal status, and only then commits the record's offset. A crash between
- * the S3 write and the commit redelivers the output, which overwrites the same keys.
+ * the S3 write and the commit redelivers the output, which overwrites the same keys; one after
+ * the status was published is recognised from the status topic, so the job ends only once.
  */
 public final class StorageSink implements AutoCloseable {
   public static final String SERVICE_NAME = "storage-sink";
@@ -29,6 +31,7 @@ public final class StorageSink implements AutoCloseable {
   private final KafkaClients kafka;
   private final Producer<String, byte[]> producer;
   private final S3Client s3;
+  private final StatusTable statuses;
   private final RecordLoop loop;
   private final ManagementServer management;
 
@@ -39,8 +42,13 @@ public final class StorageSink implements AutoCloseable {
     Consumer<String, byte[]> consumer = kafka.consumer("outputs", Map.of(
         ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
         ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10,
-        // Retries with backoff while S3 is down must not cost the group membership.
+        // Heartbeats run on their own thread, so long jobs are safe; a killed pod's partitions
+        // move to the other replicas within 10 s instead of Kafka's default 45 s.
+        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
+        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
+        // One record per poll: while S3 is down one output may retry for minutes, and a batch
+        // of them must not cost the group membership.
+        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(10).toMillis(),
         // Kafka warns when idle connections may close during a poll interval this long.
         ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(10).plusMinutes(1).toMillis()));
@@ -52,16 +60,18 @@ public final class StorageSink implements AutoCloseable {
         telemetry.meterRegistry(),
         new Backoff(settings.firstBackoff(), settings.maxBackoff(), jitter::nextDouble),
         settings.maxAttempts());
+    this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     OutputHandler handler = new OutputHandler(telemetry.openTelemetry(), telemetry.meterRegistry(),
-        new AckedSender(producer, settings.topics(), codec), writer, settings.s3(),
-        settings.groupId(), codec, Clock.systemUTC());
-    this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().outputs(), () -> { },
-        handler::handle);
+        new AckedSender(producer, settings.topics(), codec, statuses::put), writer, settings.s3(),
+        settings.groupId(), codec, Clock.systemUTC(), statuses::get);
+    this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().outputs(),
+        () -> statuses.awaitCaughtUp(Duration.ofSeconds(60)), handler::handle);
     this.management = ManagementServer.start(settings.managementPort(), telemetry, loop::isReady);
   }
 
   public static StorageSink start(Env env, Telemetry telemetry) {
     StorageSink sink = new StorageSink(SinkSettings.from(env), env, telemetry);
+    sink.statuses.start();
     sink.loop.start();
     return sink;
   }
@@ -74,6 +84,7 @@ public final class StorageSink implements AutoCloseable {
   @Override
   public void close() {
     loop.close();
+    statuses.close();
     producer.close(Duration.ofSeconds(5));
     management.close();
     kafka.close();

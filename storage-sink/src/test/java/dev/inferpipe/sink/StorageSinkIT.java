@@ -162,18 +162,29 @@ class StorageSinkIT {
       assertThat(s.getParentSpanId()).isEqualTo(process.getSpanId());
     });
 
-    // Redelivery (the same output again) overwrites the same keys.
+    assertThat(done.storageRetries()).isZero();
+
+    // Redelivery of an output whose job already ended (a crash after the status, before the
+    // commit) is recognised from the status topic: no second write, no second terminal status.
     publishOutput("job-1", png, meta("job-1", Task.TXT2IMG, "image.png", "image/png"));
-    assertThat(await(topics.status(), "job-1", 2)).hasSize(2);
+    String metrics = "";
+    long dedupBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    while (!metrics.contains("inference_sink_duplicates_total{service=\"storage-sink\"} 1.0")
+        && System.nanoTime() < dedupBy) {
+      Thread.sleep(50);
+      metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+          URI.create("http://localhost:" + sink.managementPort() + "/metrics")).build(),
+          HttpResponse.BodyHandlers.ofString()).body();
+    }
+    assertThat(metrics).contains("inference_sink_duplicates_total{service=\"storage-sink\"} 1.0",
+        "inference_s3_put_seconds_count", "inference_s3_put_bytes_total",
+        "inference_jobs_total{model=\"tiny-shapes-diffusion\",service=\"storage-sink\",status=\"SUCCEEDED\",task=\"txt2img\"} 1.0");
+    assertThat(dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topics.status())
+        .stream().filter(r -> "job-1".equals(r.key()))).hasSize(1);
     try (S3Client client = s3.client()) {
       assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-1/")).contents())
           .hasSize(2);
     }
-    String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-        URI.create("http://localhost:" + sink.managementPort() + "/metrics")).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
-    assertThat(metrics).contains("inference_s3_put_seconds_count", "inference_s3_put_bytes_total",
-        "inference_jobs_total{model=\"tiny-shapes-diffusion\",service=\"storage-sink\",status=\"SUCCEEDED\",task=\"txt2img\"} 2.0");
   }
 
   @Test
@@ -187,6 +198,7 @@ class StorageSinkIT {
     JobStatus done = codec.decodeStatus(await(topics.status(), "job-2", 1).get(0).value());
     assertThat(done.status()).isEqualTo(JobState.SUCCEEDED);
     assertThat(done.answer()).isEqualTo("red");
+    assertThat(done.storageRetries()).as("retries are in the status").isPositive();
     assertThat(spans.getFinishedSpanItems().stream()
         .filter(s -> s.getName().equals("s3.put_object")
             && s.getStatus().getStatusCode() == io.opentelemetry.api.trace.StatusCode.ERROR))
@@ -201,6 +213,7 @@ class StorageSinkIT {
     JobStatus failed = codec.decodeStatus(await(topics.status(), "job-3", 1).get(0).value());
     assertThat(failed.status()).isEqualTo(JobState.FAILED);
     assertThat(failed.error().code().name()).isEqualTo("UNAVAILABLE");
+    assertThat(failed.storageRetries()).isEqualTo(1);
     ConsumerRecord<String, byte[]> dead = await(topics.dlq(), "job-3", 1).get(0);
     assertThat(dead.value()).containsExactly(1, 2, 3);
     assertThat(HeaderNames.get(dead.headers(), HeaderNames.ERROR_CODE)).contains("UNAVAILABLE");

@@ -6,6 +6,8 @@ import java.time.Instant;
  * A full snapshot of a job's state, as published on the compacted status topic. Every event
  * carries every field known so far, so compaction (which keeps only the latest event per job)
  * loses nothing.
+ *
+ * @param storageRetries S3 writes the sink had to retry for this job (null until it stored or gave up)
  */
 public record JobStatus(
     String jobId,
@@ -23,7 +25,8 @@ public record JobStatus(
     String answer,
     JobError error,
     Instant updatedAt,
-    String tenant) {
+    String tenant,
+    Integer storageRetries) {
 
   /**
    * The first event of a job accepted by the API.
@@ -33,17 +36,17 @@ public record JobStatus(
   public static JobStatus queued(Job job, String requestSha256, String traceId,
       String outputLocation, Instant now, String tenant) {
     return new JobStatus(job.jobId(), JobState.QUEUED, job.task(), job.modelId(), requestSha256,
-        traceId, now, null, null, null, null, outputLocation, null, null, now, tenant);
+        traceId, now, null, null, null, null, outputLocation, null, null, now, tenant, null);
   }
 
   public JobStatus running(Instant now, long queueWaitMs) {
     return new JobStatus(jobId, JobState.RUNNING, task, modelId, requestSha256, traceId,
-        submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now, tenant);
+        submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now, tenant, null);
   }
 
   public JobStatus succeeded(Instant now, long inferenceMs, String location, String answerText) {
     return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
-        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant);
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant, storageRetries);
   }
 
   public JobStatus ended(JobState terminal, JobError failure, Instant now) {
@@ -51,6 +54,7 @@ public record JobStatus(
       throw new IllegalArgumentException(terminal + " is not a terminal state");
     }
     return new JobStatus(jobId, terminal, task, modelId, requestSha256, traceId, submittedAt,
-        startedAt, now, queueWaitMs, inferenceMs, outputLocation, answer, failure, now, tenant);
+        startedAt, now, queueWaitMs, inferenceMs, outputLocation, answer, failure, now, tenant,
+        storageRetries);
   }
 }

@@ -20,10 +20,18 @@ public final class AckedSender {
   private final Topics topics;
   private final JobCodec codec;
 
-  public AckedSender(Producer<String, byte[]> producer, Topics topics, JobCodec codec) {
+  private final java.util.function.Consumer<JobStatus> published;
+
+  /**
+   * @param published told of every status once the broker acknowledged it (a {@link StatusTable}
+   *     reads its own writes this way, before the event comes back from the topic)
+   */
+  public AckedSender(Producer<String, byte[]> producer, Topics topics, JobCodec codec,
+      java.util.function.Consumer<JobStatus> published) {
     this.producer = producer;
     this.topics = topics;
     this.codec = codec;
+    this.published = published;
   }
 
   public void send(ProducerRecord<String, byte[]> record) {
@@ -33,7 +41,7 @@ public final class AckedSender {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while producing to " + record.topic(), e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("cannot produce to " + record.topic() + ": "
+      throw new SendFailedException("cannot produce to " + record.topic() + ": "
           + e.getCause().getMessage(), e.getCause());
     }
   }
@@ -43,6 +51,7 @@ public final class AckedSender {
     HeaderNames.put(headers, HeaderNames.CONTENT_TYPE, HeaderNames.JSON);
     HeaderNames.put(headers, HeaderNames.SCHEMA_VERSION, HeaderNames.SCHEMA_V1);
     send(new ProducerRecord<>(topics.status(), null, status.jobId(), codec.encode(status), headers));
+    published.accept(status);
   }
 
   /**

@@ -5,9 +5,11 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -17,9 +19,16 @@ import org.slf4j.LoggerFactory;
  * A worker service's poll loop on its own thread: subscribe, hand each record to the handler,
  * commit that record's offset once the handler returned (at-least-once). {@link #close} lets the
  * record in hand finish, then leaves the group.
+ *
+ * <p>A failure while handling or committing (the broker down past the client timeouts, a commit
+ * refused after a rebalance) does not end the loop: the partition is rewound to the uncommitted
+ * record, the loop waits (doubling up to {@link #MAX_RETRY_WAIT}) and polls again. The record is
+ * then handled again, by this replica or by the partition's new owner; handlers are idempotent.
  */
 public final class RecordLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RecordLoop.class);
+  static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
+  static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
 
   /** Handles one record; returning means everything it produced was acknowledged. */
   public interface Handler {
@@ -34,6 +43,7 @@ public final class RecordLoop implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final Thread thread;
   private volatile boolean subscribed;
+  private final AtomicLong failures = new AtomicLong();
 
   /**
    * @param beforeSubscribe runs on the loop's thread first (e.g. preloading models), so a
@@ -64,11 +74,28 @@ public final class RecordLoop implements AutoCloseable {
       beforeSubscribe.run();
       consumer.subscribe(List.of(topic));
       subscribed = true;
+      Duration retryWait = FIRST_RETRY_WAIT;
       while (running.get()) {
         for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-          handler.handle(record);
-          consumer.commitSync(Map.of(new TopicPartition(record.topic(), record.partition()),
-              new OffsetAndMetadata(record.offset() + 1)));
+          try {
+            handler.handle(record);
+            consumer.commitSync(Map.of(partition(record),
+                new OffsetAndMetadata(record.offset() + 1)));
+            retryWait = FIRST_RETRY_WAIT;
+          } catch (WakeupException e) {
+            throw e;
+          } catch (KafkaException | SendFailedException e) {
+            // The rest of this batch must wait: rewind to this record and poll again.
+            failures.incrementAndGet();
+            log.atWarn().addKeyValue("event", "loop.retry").addKeyValue("offset", record.offset())
+                .addKeyValue("retry_in_ms", retryWait.toMillis())
+                .log("{} could not finish a record; it will be handled again: {}", service,
+                    e.toString());
+            rewind(record);
+            Thread.sleep(retryWait.toMillis());
+            retryWait = min(retryWait.multipliedBy(2), MAX_RETRY_WAIT);
+            break;
+          }
         }
       }
     } catch (WakeupException e) {
@@ -81,6 +108,27 @@ public final class RecordLoop implements AutoCloseable {
       running.set(false);
       consumer.close(Duration.ofSeconds(5));
     }
+  }
+
+  /** Failed records so far (each is handled again); exposed for metrics and tests. */
+  public long failures() {
+    return failures.get();
+  }
+
+  private void rewind(ConsumerRecord<String, byte[]> record) {
+    TopicPartition partition = partition(record);
+    if (consumer.assignment().contains(partition)) {
+      consumer.seek(partition, record.offset());
+    }
+    // Otherwise a rebalance moved the partition away: its new owner starts from the last commit.
+  }
+
+  private static TopicPartition partition(ConsumerRecord<String, byte[]> record) {
+    return new TopicPartition(record.topic(), record.partition());
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   @Override

@@ -58,6 +58,22 @@ public final class StatusTable implements AutoCloseable {
     return caughtUp;
   }
 
+  /**
+   * Waits until {@link #isCaughtUp()} (a worker must know which jobs ended before it takes work),
+   * or the timeout passed; then the worker goes on and the table keeps catching up.
+   */
+  public void awaitCaughtUp(Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!caughtUp && System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
   public int size() {
     return statuses.size();
   }

@@ -1,0 +1,253 @@
+package dev.inferpipe.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.kafka.HeaderNames;
+import dev.inferpipe.embedded.TopicReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real faults against the pipeline, each bounded in time and job count, loopback only. After
+ * each one every accepted job must have exactly one terminal status event (read_committed, as
+ * users read it), and every SUCCEEDED job exactly one output object plus its result.json. The
+ * figures of every run land in {@code target/fault-report.md}.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultInjectionIT {
+  private static final Duration READY = Duration.ofSeconds(90);
+  private static final Duration DRAIN = Duration.ofSeconds(150);
+
+  private FaultStack stack;
+  private ServiceProcess consumer;
+  private ServiceProcess sink;
+
+  @BeforeAll
+  void startPipeline(@TempDir Path dir) throws Exception {
+    stack = new FaultStack(dir);
+    consumer = stack.consumer("gpu-consumer-a").start();
+    sink = stack.sink("storage-sink-a").start();
+    consumer.awaitReady(READY);
+    sink.awaitReady(READY);
+  }
+
+  @AfterAll
+  void stopPipeline() throws Exception {
+    FaultReport.write(Path.of("target", "fault-report.md"));
+    if (stack != null) {
+      stack.close();
+    }
+  }
+
+  @Test
+  @Order(1)
+  void consumerKilledMidSampling() throws Exception {
+    List<String> jobs = stack.submitAll("kill-consumer", 8, 80);
+    stack.statuses.awaitTerminalCount(jobs, 2, DRAIN);
+    String victim = awaitRunningNotEnded(jobs);
+    Thread.sleep(300); // well inside its 80 sampling steps
+    assertThat(stack.statuses.terminal(victim)).as("killed before it ended").isEmpty();
+    consumer.kill();
+
+    Instant restarted = Instant.now();
+    consumer.start().awaitReady(READY);
+    FaultReport.Row row = finish("gpu-consumer SIGKILLed mid-sampling, restarted", jobs, restarted);
+
+    assertAllSucceededOnce(row);
+    // It ran twice (RUNNING twice) but ended once.
+    assertThat(stack.statuses.states(victim)).filteredOn(s -> s == JobState.RUNNING).hasSize(2);
+  }
+
+  @Test
+  @Order(2)
+  void sinkKilledBetweenS3WriteAndOffsetCommit() throws Exception {
+    AtomicReference<String> victim = new AtomicReference<>();
+    AtomicReference<Instant> killedAt = new AtomicReference<>();
+    stack.onStored((bucket, key) -> {
+      // The third job's result.json is stored; the sink dies before it hears back, so neither
+      // the SUCCEEDED status nor the offset commit happens.
+      if (key.startsWith("outputs/kill-sink-02/") && key.endsWith("/result.json")
+          && victim.compareAndSet(null, "kill-sink-02")) {
+        try {
+          sink.kill();
+          killedAt.set(Instant.now());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    List<String> jobs = stack.submitAll("kill-sink", 6, 10);
+    awaitTrue(() -> killedAt.get() != null, Duration.ofSeconds(60), "sink killed");
+    stack.clearFault();
+    assertThat(stack.statuses.terminal("kill-sink-02")).as("no status before the kill").isEmpty();
+
+    Instant restarted = Instant.now();
+    sink.start().awaitReady(READY);
+    FaultReport.Row row = finish("storage-sink SIGKILLed between S3 write and commit, restarted", jobs,
+        restarted);
+
+    assertAllSucceededOnce(row);
+    assertThat(stack.puts("outputs/kill-sink-02/image.png")).as("stored again on redelivery")
+        .isEqualTo(2);
+  }
+
+  @Test
+  @Order(3)
+  void brokerStoppedAndRestartedMidStream() throws Exception {
+    List<String> jobs = stack.submitAll("broker-restart", 10, 40);
+    stack.statuses.awaitTerminalCount(jobs, 2, DRAIN);
+    stack.kafka.stop();
+    Thread.sleep(5000);
+    stack.kafka.start();
+    FaultReport.Row row = finish("broker stopped 5 s mid-stream, restarted", jobs, Instant.now());
+    assertAllSucceededOnce(row);
+  }
+
+  @Test
+  @Order(4)
+  void s3UnavailableForThirtySeconds() throws Exception {
+    List<String> jobs = stack.submitAll("s3-outage", 6, 10);
+    stack.statuses.awaitTerminalCount(jobs, 2, DRAIN);
+    stack.s3.stop();
+    Thread.sleep(30_000);
+    stack.s3.start();
+    FaultReport.Row row = finish("S3 server down 30 s", jobs, Instant.now());
+
+    assertAllSucceededOnce(row);
+    List<Integer> retries = jobs.stream()
+        .map(id -> stack.statuses.terminal(id).orElseThrow().status().storageRetries()).toList();
+    assertThat(retries).as("retries are visible in the status").anyMatch(r -> r != null && r > 0);
+  }
+
+  @Test
+  @Order(5)
+  void sameJobIdPublishedTwice() throws Exception {
+    List<String> jobs = new ArrayList<>();
+    Instant start = Instant.now();
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+        "bootstrap.servers", stack.kafka.bootstrapServers(), "acks", "all"),
+        new StringSerializer(), new ByteArraySerializer())) {
+      for (int i = 0; i < 4; i++) {
+        String id = "dup-" + i;
+        jobs.add(id);
+        byte[] job = job(id, "a blue square");
+        producer.send(new ProducerRecord<>(stack.topics.requests(), id, job)).get();
+        producer.send(new ProducerRecord<>(stack.topics.requests(), id, job)).get();
+      }
+      // The same id reused for a different job: the second is refused, the first left alone.
+      jobs.add("dup-conflict");
+      producer.send(withSha("dup-conflict", job("dup-conflict", "a red circle"), "aa")).get();
+      producer.send(withSha("dup-conflict", job("dup-conflict", "a green triangle"), "bb")).get();
+    }
+    stack.statuses.awaitTerminal(jobs, DRAIN);
+    Thread.sleep(2000); // a duplicate that was run anyway would end by now
+    FaultReport.Row row = stack.outcome("same job_id published twice (4 identical, 1 conflicting)", jobs,
+        null, Duration.between(start, Instant.now()));
+    FaultReport.add(row);
+
+    assertAllSucceededOnce(row);
+    List<ConsumerRecord<String, byte[]>> dlq = TopicReader.readAll(
+        stack.kafka.bootstrapServers(), stack.topics.dlq()).stream()
+        .filter(r -> "dup-conflict".equals(r.key())).toList();
+    assertThat(dlq).hasSize(1);
+    assertThat(HeaderNames.get(dlq.get(0).headers(), HeaderNames.ERROR_CODE))
+        .contains("JOB_ID_CONFLICT");
+    assertThat(new String(dlq.get(0).value(), StandardCharsets.UTF_8)).contains("green triangle");
+    JobStatus ended = stack.statuses.terminal("dup-conflict").orElseThrow().status();
+    assertThat(ended.requestSha256()).isEqualTo("aa");
+  }
+
+  @Test
+  @Order(6)
+  void consumerGroupRebalancesWithJobsInFlight() throws Exception {
+    List<String> jobs = stack.submitAll("rebalance", 16, 40);
+    stack.statuses.awaitTerminalCount(jobs, 2, DRAIN);
+    // A second replica joins while the first is sampling, then leaves again mid-stream.
+    ServiceProcess second = stack.consumer("gpu-consumer-b").start();
+    Instant joining = Instant.now();
+    second.awaitReady(READY);
+    stack.statuses.awaitTerminalCount(jobs, 10, DRAIN);
+    second.stop();
+    FaultReport.Row row = finish("second consumer joins, then leaves, jobs in flight", jobs, joining);
+    assertAllSucceededOnce(row);
+  }
+
+  /** Waits for every job to end and records the row; recovery is measured from {@code cleared}. */
+  private FaultReport.Row finish(String fault, List<String> jobs, Instant cleared) throws Exception {
+    Instant lastEnded = stack.statuses.awaitTerminal(jobs, DRAIN);
+    Instant firstAfter = jobs.stream().map(id -> stack.statuses.terminal(id).orElseThrow().seenAt())
+        .filter(t -> !t.isBefore(cleared)).min(Instant::compareTo).orElse(lastEnded);
+    Thread.sleep(2000); // a duplicate terminal status would arrive by now
+    FaultReport.Row row = stack.outcome(fault, jobs, Duration.between(cleared, firstAfter),
+        Duration.between(cleared, lastEnded));
+    FaultReport.add(row);
+    return row;
+  }
+
+  private void assertAllSucceededOnce(FaultReport.Row row) {
+    assertThat(row.lost()).as("lost jobs").isZero();
+    assertThat(row.duplicateTerminal()).as("duplicate terminal statuses").isZero();
+    assertThat(row.succeeded()).as("succeeded").isEqualTo(row.submitted());
+    assertThat(row.badObjects()).as("SUCCEEDED jobs without exactly one output").isZero();
+  }
+
+  private String awaitRunningNotEnded(List<String> jobs) throws InterruptedException {
+    long deadline = System.nanoTime() + DRAIN.toNanos();
+    while (System.nanoTime() < deadline) {
+      for (String id : jobs) {
+        if (stack.statuses.hasState(id, JobState.RUNNING) && stack.statuses.terminal(id).isEmpty()) {
+          return id;
+        }
+      }
+      Thread.sleep(5);
+    }
+    throw new AssertionError("no job was running");
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition, Duration timeout,
+      String what) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within " + timeout + ": " + what);
+      }
+      Thread.sleep(10);
+    }
+  }
+
+  private static byte[] job(String id, String prompt) {
+    return ("{\"job_id\":\"" + id + "\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+        + "\"input\":{\"prompt\":\"" + prompt + "\",\"steps\":10,\"seed\":7}}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  private ProducerRecord<String, byte[]> withSha(String id, byte[] job, String sha) {
+    RecordHeaders headers = new RecordHeaders();
+    HeaderNames.put(headers, HeaderNames.REQUEST_SHA256, sha);
+    return new ProducerRecord<>(stack.topics.requests(), null, id, job, headers);
+  }
+
+}

@@ -1,0 +1,199 @@
+package dev.inferpipe.faults;
+
+import dev.inferpipe.api.ProducerApi;
+import dev.inferpipe.consumer.GpuConsumerMain;
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.kafka.TopicProvisioner;
+import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import dev.inferpipe.embedded.EmbeddedS3;
+import dev.inferpipe.sink.StorageSinkMain;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * The pipeline with its workers in separate JVMs: broker, S3 server and producer-api in this JVM
+ * (so the test can stop and start them), gpu-consumer and storage-sink as child processes (so it
+ * can SIGKILL them). Counts every S3 PUT per key and every status event per job.
+ */
+final class FaultStack implements AutoCloseable {
+  static final String BUCKET = "inferpipe-outputs";
+  static final int PARTITIONS = 4;
+
+  final EmbeddedKafka kafka;
+  final EmbeddedS3 s3;
+  final Topics topics = Topics.defaults();
+  final StatusLog statuses;
+  private final Path dir;
+  private final Map<String, AtomicInteger> putsPerKey = new ConcurrentHashMap<>();
+  private volatile EmbeddedS3.PutListener fault = (bucket, key) -> { };
+  private final List<ServiceProcess> processes = new ArrayList<>();
+  private final HttpClient http = HttpClient.newBuilder()
+      .connectTimeout(Duration.ofSeconds(5)).build();
+  private Telemetry apiTelemetry;
+  private ProducerApi api;
+
+  FaultStack(Path dir) throws Exception {
+    this.dir = dir;
+    kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
+    // On disk, so objects survive the S3 server being stopped and started again.
+    s3 = EmbeddedS3.onDisk(dir.resolve("s3"), 0).onPut((bucket, key) -> {
+      putsPerKey.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+      fault.stored(bucket, key);
+    }).start();
+    s3.createBucket(BUCKET);
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, PARTITIONS, (short) 1);
+    }
+    statuses = new StatusLog(kafka.bootstrapServers(), topics.status(), PARTITIONS);
+    Env apiEnv = Env.of(env(Map.of("INFERPIPE_API_PORT", "0",
+        "INFERPIPE_API_PUBLISH_TIMEOUT", "5s")));
+    apiTelemetry = Telemetry.builder(ProducerApi.SERVICE_NAME).env(apiEnv).build();
+    api = ProducerApi.start(apiEnv, apiTelemetry);
+  }
+
+  /** The wiring every service gets, plus {@code extra}. */
+  Map<String, String> env(Map<String, String> extra) {
+    Map<String, String> env = new HashMap<>();
+    env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+    env.put("INFERPIPE_S3_BUCKET", BUCKET);
+    env.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
+    env.put("INFERPIPE_S3_PATH_STYLE", "true");
+    env.put("INFERPIPE_S3_REGION", EmbeddedS3.REGION);
+    env.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
+    env.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
+    env.putAll(extra);
+    return env;
+  }
+
+  /** A gpu-consumer JVM (not started); {@code name} is its pod name and log file. */
+  ServiceProcess consumer(String name) {
+    int port = EmbeddedKafka.freePort();
+    ServiceProcess process = new ServiceProcess(name, GpuConsumerMain.class.getName(),
+        env(Map.of("POD_NAME", name,
+            "INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(port),
+            "INFERPIPE_MODELS", "tiny-shapes-diffusion",
+            "INFERPIPE_DEVICE", "cpu",
+            "INFERPIPE_MODEL_CACHE_DIR", dir.resolve("model-cache-" + name).toString())),
+        port, dir.resolve("logs"));
+    processes.add(process);
+    return process;
+  }
+
+  /** A storage-sink JVM (not started). */
+  ServiceProcess sink(String name) {
+    int port = EmbeddedKafka.freePort();
+    ServiceProcess process = new ServiceProcess(name, StorageSinkMain.class.getName(),
+        env(Map.of("POD_NAME", name,
+            "INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(port))),
+        port, dir.resolve("logs"));
+    processes.add(process);
+    return process;
+  }
+
+  /** Runs {@code action} after an object is stored and before S3 answers the PUT. */
+  void onStored(EmbeddedS3.PutListener action) {
+    fault = action;
+  }
+
+  void clearFault() {
+    fault = (bucket, key) -> { };
+  }
+
+  /** Submits a txt2img job through producer-api; the API must accept it. */
+  void submit(String jobId, int steps) throws Exception {
+    String body = "{\"job_id\":\"" + jobId + "\",\"task\":\"txt2img\","
+        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"a red circle\","
+        + "\"steps\":" + steps + ",\"seed\":" + Math.abs(jobId.hashCode()) + "}}";
+    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+            URI.create("http://localhost:" + api.port() + "/v1/jobs"))
+        .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 202) {
+      throw new AssertionError("submit " + jobId + " -> " + response.statusCode() + " "
+          + response.body());
+    }
+  }
+
+  List<String> submitAll(String prefix, int count, int steps) throws Exception {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String id = String.format("%s-%02d", prefix, i);
+      submit(id, steps);
+      ids.add(id);
+    }
+    return ids;
+  }
+
+  /** PUTs S3 answered for {@code key} so far (a redelivered output rewrites its keys). */
+  int puts(String key) {
+    AtomicInteger count = putsPerKey.get(key);
+    return count == null ? 0 : count.get();
+  }
+
+  /** Object names under the job's output prefix. */
+  List<String> objects(String jobId) {
+    try (S3Client client = s3.client()) {
+      return client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/" + jobId + "/"))
+          .contents().stream().map(S3Object::key)
+          .map(k -> k.substring(("outputs/" + jobId + "/").length())).sorted().toList();
+    }
+  }
+
+  /** What the faults did to {@code jobIds}: the numbers of one row of the report. */
+  FaultReport.Row outcome(String fault, Collection<String> jobIds, Duration recovered,
+      Duration drained) {
+    int terminal = 0;
+    int duplicateTerminal = 0;
+    int succeeded = 0;
+    int badObjects = 0;
+    int rewrites = 0;
+    for (String id : jobIds) {
+      long ends = statuses.terminalEvents(id);
+      if (ends > 0) {
+        terminal++;
+      }
+      duplicateTerminal += (int) Math.max(0, ends - 1);
+      if (statuses.hasState(id, JobState.SUCCEEDED)) {
+        succeeded++;
+        if (!objects(id).equals(List.of("image.png", "result.json"))) {
+          badObjects++;
+        }
+      }
+      rewrites += Math.max(0, puts("outputs/" + id + "/image.png") - 1);
+    }
+    return new FaultReport.Row(fault, jobIds.size(), terminal, succeeded,
+        jobIds.size() - terminal, duplicateTerminal, badObjects, rewrites, recovered, drained);
+  }
+
+  @Override
+  public void close() throws Exception {
+    for (ServiceProcess process : processes) {
+      process.kill();
+    }
+    if (api != null) {
+      api.close();
+      apiTelemetry.close();
+    }
+    statuses.close();
+    s3.close();
+    kafka.close();
+  }
+}
