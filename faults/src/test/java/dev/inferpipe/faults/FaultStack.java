@@ -84,25 +84,25 @@ final class FaultStack implements AutoCloseable {
 
   /** A gpu-consumer JVM (not started); {@code name} is its pod name and log file. */
   ServiceProcess consumer(String name) {
-    int port = EmbeddedKafka.freePort();
-    ServiceProcess process = new ServiceProcess(name, GpuConsumerMain.class.getName(),
-        env(Map.of("POD_NAME", name,
-            "INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(port),
-            "INFERPIPE_MODELS", "tiny-shapes-diffusion",
-            "INFERPIPE_DEVICE", "cpu",
-            "INFERPIPE_MODEL_CACHE_DIR", dir.resolve("model-cache-" + name).toString())),
-        port, dir.resolve("logs"));
-    processes.add(process);
-    return process;
+    return service(name, GpuConsumerMain.class, "INFERPIPE_CONSUMER_MANAGEMENT_PORT", Map.of(
+        "INFERPIPE_MODELS", "tiny-shapes-diffusion",
+        "INFERPIPE_DEVICE", "cpu",
+        "INFERPIPE_MODEL_CACHE_DIR", dir.resolve("model-cache-" + name).toString()));
   }
 
   /** A storage-sink JVM (not started). */
   ServiceProcess sink(String name) {
+    return service(name, StorageSinkMain.class, "INFERPIPE_SINK_MANAGEMENT_PORT", Map.of());
+  }
+
+  private ServiceProcess service(String name, Class<?> main, String managementPortEnv,
+      Map<String, String> settings) {
     int port = EmbeddedKafka.freePort();
-    ServiceProcess process = new ServiceProcess(name, StorageSinkMain.class.getName(),
-        env(Map.of("POD_NAME", name,
-            "INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(port))),
-        port, dir.resolve("logs"));
+    Map<String, String> extra = new HashMap<>(settings);
+    extra.put("POD_NAME", name);
+    extra.put(managementPortEnv, Integer.toString(port));
+    ServiceProcess process = new ServiceProcess(name, main.getName(), env(extra), port,
+        dir.resolve("logs"));
     processes.add(process);
     return process;
   }
