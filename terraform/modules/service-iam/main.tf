@@ -9,6 +9,9 @@ locals {
   write_topic  = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
   read_topic   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
   group_access = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
+  # Every service keeps a status table: it reads the status topic (no group) and its retention.
+  read_status = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData",
+  "kafka-cluster:DescribeTopicDynamicConfiguration"]
 }
 
 # One role per service, assumable only by that service's Kubernetes service account (IRSA).
@@ -51,7 +54,7 @@ data "aws_iam_policy_document" "producer_api" {
     resources = [local.topic.requests, local.topic.status]
   }
   statement {
-    actions   = local.read_topic
+    actions   = local.read_status
     resources = [local.topic.status]
   }
   statement {
@@ -86,6 +89,10 @@ data "aws_iam_policy_document" "gpu_consumer" {
     actions   = local.write_topic
     resources = [local.topic.outputs, local.topic.status, local.topic.dlq]
   }
+  statement {
+    actions   = local.read_status
+    resources = [local.topic.status]
+  }
   dynamic "statement" {
     for_each = var.model_bucket_arn == "" ? [] : [var.model_bucket_arn]
     content {
@@ -112,6 +119,10 @@ data "aws_iam_policy_document" "storage_sink" {
   statement {
     actions   = local.write_topic
     resources = [local.topic.status, local.topic.dlq]
+  }
+  statement {
+    actions   = local.read_status
+    resources = [local.topic.status]
   }
   statement {
     actions   = ["s3:PutObject"]

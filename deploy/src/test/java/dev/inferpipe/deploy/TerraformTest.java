@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -146,6 +147,11 @@ class TerraformTest {
         .doesNotContain("s3:PutObject", "TransactionalId");
     assertThat(sink).contains("s3:PutObject", "local.topic.outputs", "kms:GenerateDataKey")
         .doesNotContain("local.topic.requests");
+    // Each service keeps a status table: it must read the status topic and its retention.
+    for (String policy : List.of(api, consumer, sink)) {
+      assertThat(policy).contains("local.read_status");
+    }
+    assertThat(at(iam, "locals").toString()).contains("DescribeTopicDynamicConfiguration");
     assertThat(at(iam, "data", "aws_iam_policy_document", "assume").toString())
         .contains("sts:AssumeRoleWithWebIdentity", "system:serviceaccount:");
     assertThat(at(file("modules/service-iam/outputs.tf"), "output", "role_arns")).isNotNull();

@@ -216,8 +216,9 @@ final class JobProcessor {
           .addKeyValue("output_bytes", output.value().length)
           .log("output produced");
     } catch (JobCancelledException e) {
+      // The API's CANCELLED snapshot is the job's one terminal status: nothing to publish.
       outcome = "cancelled";
-      sender.publishStatus(running.ended(JobState.CANCELLED, null, clock.instant()));
+      process.setAttribute("job.cancelled", true);
       log.atInfo().addKeyValue("event", "job.cancelled").addKeyValue("status", "CANCELLED")
           .log("job stopped between steps: cancelled");
     } catch (JobFailedException | ModelLoadException e) {

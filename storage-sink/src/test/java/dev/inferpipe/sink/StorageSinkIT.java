@@ -232,4 +232,28 @@ class StorageSinkIT {
     assertThat(HeaderNames.get(await(topics.dlq(), "job-6", 1).get(0).headers(),
         HeaderNames.ERROR_MESSAGE)).hasValueSatisfying(m -> assertThat(m).contains("output_file"));
   }
+
+  @Test
+  void anOutputOfAJobCancelledMeanwhileIsNotStored() throws Exception {
+    startSink(3);
+    Instant now = Instant.now();
+    JobStatus cancelled = new JobStatus("job-7", JobState.CANCELLED, Task.TXT2IMG,
+        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
+        now, null, null);
+    publisher.send(new ProducerRecord<>(topics.status(), "job-7", codec.encode(cancelled))).get();
+    Thread.sleep(500); // the sink's status table reads it
+    publishOutput("job-7", new byte[] {1, 2}, meta("job-7", Task.TXT2IMG, "image.png", "image/png"));
+    publishOutput("job-8", new byte[] {3, 4}, meta("job-8", Task.TXT2IMG, "image.png", "image/png"));
+
+    // job-8 after it is stored, so job-7 was handled (and skipped) before.
+    assertThat(codec.decodeStatus(await(topics.status(), "job-8", 1).get(0).value()).status())
+        .isEqualTo(JobState.SUCCEEDED);
+    assertThat(dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topics.status())
+        .stream().filter(r -> "job-7".equals(r.key())).map(r -> codec.decodeStatus(r.value()).status()))
+        .containsExactly(JobState.CANCELLED);
+    try (S3Client client = s3.client()) {
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-7/")).contents())
+          .isEmpty();
+    }
+  }
 }

@@ -5,16 +5,23 @@ import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.telemetry.Logging;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * (every API replica; every consumer, for cancellations) reads every partition (assignment, no
  * consumer group), so any replica can answer for any job, and a restarted one rebuilds the table
  * by reading the topic from the beginning.
+ *
+ * <p>The table forgets what the topic forgets: when the status topic deletes as well as compacts
+ * ({@code cleanup.policy=compact,delete}), ended jobs whose last update is older than its
+ * {@code retention.ms} are dropped (checked every minute), so memory is bounded by the jobs of
+ * one retention period, not by every job ever run.
  */
 public final class StatusTable implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusTable.class);
@@ -35,11 +47,21 @@ public final class StatusTable implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final String service;
   private final Thread thread;
+  private final KafkaClients kafka;
+  private final Duration evictEvery;
   private volatile Map<TopicPartition, Long> catchUpTarget;
   private volatile boolean caughtUp;
+  private volatile Optional<Duration> retention = Optional.empty();
 
   public StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
+    this(service, kafka, topic, codec, Duration.ofMinutes(1));
+  }
+
+  StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec,
+      Duration evictEvery) {
     this.service = service;
+    this.kafka = kafka;
+    this.evictEvery = evictEvery;
     this.topic = topic;
     this.codec = codec;
     this.consumer = kafka.consumer("status-store", Map.of(
@@ -112,12 +134,18 @@ public final class StatusTable implements AutoCloseable {
     Logging.tagThread(service);
     try {
       List<TopicPartition> partitions = waitForPartitions();
+      retention = topicRetention();
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
       catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
+      long nextEviction = System.nanoTime() + evictEvery.toNanos();
       while (running.get()) {
         for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
           apply(record);
+        }
+        if (System.nanoTime() > nextEviction) {
+          evictExpired();
+          nextEviction = System.nanoTime() + evictEvery.toNanos();
         }
         if (!caughtUp) {
           caughtUp = reachedTarget();
@@ -152,6 +180,44 @@ public final class StatusTable implements AutoCloseable {
     throw new WakeupException();
   }
 
+  /** The topic's retention when it deletes old records; empty when it keeps them forever. */
+  private Optional<Duration> topicRetention() {
+    ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+    try (Admin admin = kafka.admin(Map.of())) {
+      Config config = admin.describeConfigs(List.of(resource)).all().get(30, TimeUnit.SECONDS)
+          .get(resource);
+      String policy = config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+      long retentionMs = Long.parseLong(config.get(TopicConfig.RETENTION_MS_CONFIG).value());
+      if (policy.contains(TopicConfig.CLEANUP_POLICY_DELETE) && retentionMs > 0) {
+        return Optional.of(Duration.ofMillis(retentionMs));
+      }
+      return Optional.empty();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Optional.empty();
+    } catch (ExecutionException | java.util.concurrent.TimeoutException | RuntimeException e) {
+      log.atWarn().addKeyValue("event", "status_store.retention_unknown")
+          .log("cannot read {}'s retention ({}); keeping every job", topic, e.toString());
+      return Optional.empty();
+    }
+  }
+
+  private boolean expired(JobStatus status, Instant now) {
+    return retention.isPresent() && status.status().isTerminal() && status.updatedAt() != null
+        && status.updatedAt().isBefore(now.minus(retention.get()));
+  }
+
+  private void evictExpired() {
+    Instant now = Instant.now();
+    int before = statuses.size();
+    statuses.values().removeIf(status -> expired(status, now));
+    int evicted = before - statuses.size();
+    if (evicted > 0) {
+      log.atInfo().addKeyValue("event", "status_store.evicted").addKeyValue("jobs", evicted)
+          .log("forgot {} jobs that ended more than {} ago", evicted, retention.orElseThrow());
+    }
+  }
+
   private boolean reachedTarget() {
     for (Map.Entry<TopicPartition, Long> target : catchUpTarget.entrySet()) {
       if (consumer.position(target.getKey()) < target.getValue()) {
@@ -170,7 +236,10 @@ public final class StatusTable implements AutoCloseable {
       return;
     }
     try {
-      put(codec.decodeStatus(record.value()));
+      JobStatus status = codec.decodeStatus(record.value());
+      if (!expired(status, Instant.now())) {
+        put(status);
+      }
     } catch (RuntimeException e) {
       // One corrupt event must not stop the table: skip it, loudly.
       log.atWarn().addKeyValue("event", "status_store.bad_record")

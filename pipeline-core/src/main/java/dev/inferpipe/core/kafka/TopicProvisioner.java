@@ -2,6 +2,7 @@ package dev.inferpipe.core.kafka;
 
 import dev.inferpipe.core.config.Topics;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -15,10 +16,16 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * Creates the pipeline's topics if they are missing: requests with enough partitions for several
- * consumers, status compacted (it is a table keyed by job id), outputs and the DLQ. Existing
- * topics are left as they are.
+ * consumers, status compacted (it is a table keyed by job id) with a retention, outputs and the
+ * DLQ. Existing topics are left as they are.
  */
 public final class TopicProvisioner {
+  /**
+   * How long a job's status is kept: the status topic is compacted (latest snapshot per job) and
+   * deletes snapshots older than this, and every {@link StatusTable} forgets ended jobs as old.
+   */
+  public static final Duration STATUS_RETENTION = Duration.ofDays(7);
+
   private TopicProvisioner() {}
 
   public static void ensureTopics(
@@ -28,7 +35,9 @@ public final class TopicProvisioner {
         new NewTopic(topics.requests(), requestPartitions, replicationFactor),
         new NewTopic(topics.outputs(), requestPartitions, replicationFactor),
         new NewTopic(topics.status(), requestPartitions, replicationFactor).configs(Map.of(
-            TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+            TopicConfig.CLEANUP_POLICY_CONFIG,
+            TopicConfig.CLEANUP_POLICY_COMPACT + "," + TopicConfig.CLEANUP_POLICY_DELETE,
+            TopicConfig.RETENTION_MS_CONFIG, Long.toString(STATUS_RETENTION.toMillis()),
             TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "60000")),
         new NewTopic(topics.dlq(), 1, replicationFactor));
     try {

@@ -1,0 +1,95 @@
+package dev.inferpipe.core.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.inferpipe.core.config.KafkaSettings;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobState;
+import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.job.Task;
+import dev.inferpipe.embedded.EmbeddedKafka;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.opentelemetry.api.OpenTelemetry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The status table against a real broker and the topic the provisioner creates. */
+class StatusTableIT {
+  private final JobCodec codec = new JobCodec();
+
+  @Test
+  void endedJobsOlderThanTheTopicsRetentionAreForgottenOthersKept(@TempDir Path dir)
+      throws Exception {
+    Topics topics = Topics.defaults();
+    try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start();
+        Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
+      ConfigResource status = new ConfigResource(ConfigResource.Type.TOPIC, topics.status());
+      assertThat(admin.describeConfigs(List.of(status)).all().get(30, TimeUnit.SECONDS)
+          .get(status).get("retention.ms").value())
+          .isEqualTo(Long.toString(TopicProvisioner.STATUS_RETENTION.toMillis()));
+      // One hour instead of seven days, so statuses can be made "old" without waiting.
+      admin.incrementalAlterConfigs(Map.of(status, List.of(new AlterConfigOp(
+          new ConfigEntry("retention.ms", Long.toString(Duration.ofHours(1).toMillis())),
+          AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+
+      Instant now = Instant.now();
+      Instant old = now.minus(Duration.ofHours(2));
+      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
+          Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(),
+          new ByteArraySerializer())) {
+        for (JobStatus s : List.of(status("old-done", JobState.SUCCEEDED, old),
+            status("old-running", JobState.RUNNING, old),
+            status("new-done", JobState.FAILED, now))) {
+          producer.send(new ProducerRecord<>(topics.status(), s.jobId(), codec.encode(s)))
+              .get();
+        }
+      }
+
+      KafkaClients clients = new KafkaClients(KafkaSettings.plaintext(kafka.bootstrapServers()),
+          "status-test", OpenTelemetry.noop(), new SimpleMeterRegistry());
+      try (StatusTable table = new StatusTable("test", clients, topics.status(), codec,
+          Duration.ofMillis(200))) {
+        table.start();
+        table.awaitCaughtUp(Duration.ofSeconds(30));
+        assertThat(table.isCaughtUp()).isTrue();
+        // Ended two hours ago: not even loaded. Still running: kept whatever its age.
+        assertThat(table.get("old-done")).isEmpty();
+        assertThat(table.get("old-running")).isPresent();
+        assertThat(table.get("new-done")).isPresent();
+
+        // A job this replica wrote itself ages out as well, at the next eviction pass.
+        table.put(status("written-old", JobState.CANCELLED, old));
+        assertThat(table.get("written-old")).isPresent();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (table.get("written-old").isPresent() && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        assertThat(table.get("written-old")).isEmpty();
+        assertThat(table.size()).isEqualTo(2);
+      }
+      clients.close();
+    }
+  }
+
+  private static JobStatus status(String jobId, JobState state, Instant updatedAt) {
+    return new JobStatus(jobId, state, Task.TXT2IMG, "tiny-shapes-diffusion", null, null,
+        updatedAt, null, state.isTerminal() ? updatedAt : null, null, null, null, null, null,
+        updatedAt, null, null);
+  }
+}
