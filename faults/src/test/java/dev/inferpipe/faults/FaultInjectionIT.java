@@ -178,6 +178,26 @@ class FaultInjectionIT {
     assertThat(new String(dlq.get(0).value(), StandardCharsets.UTF_8)).contains("green triangle");
     JobStatus ended = stack.statuses.terminal("dup-conflict").orElseThrow().status();
     assertThat(ended.requestSha256()).isEqualTo("aa");
+
+    // Broken records reusing ended jobs' ids go to the DLQ without touching those jobs.
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+        "bootstrap.servers", stack.kafka.bootstrapServers(), "acks", "all"),
+        new StringSerializer(), new ByteArraySerializer())) {
+      producer.send(new ProducerRecord<>(stack.topics.requests(), "dup-0",
+          "{not json".getBytes(StandardCharsets.UTF_8))).get();
+      producer.send(new ProducerRecord<>(stack.topics.requests(), "dup-1",
+          ("{\"job_id\":\"dup-1\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
+              + "\"input\":{\"prompt\":\"x\",\"steps\":5000}}").getBytes(StandardCharsets.UTF_8))).get();
+    }
+    long deadline = System.nanoTime() + DRAIN.toNanos();
+    while (TopicReader.readAll(stack.kafka.bootstrapServers(), stack.topics.dlq()).stream()
+        .filter(r -> "dup-0".equals(r.key()) || "dup-1".equals(r.key())).count() < 2) {
+      assertThat(System.nanoTime()).as("both broken records dead-lettered").isLessThan(deadline);
+      Thread.sleep(100);
+    }
+    Thread.sleep(1000);
+    assertThat(stack.statuses.states("dup-0")).containsExactly(JobState.RUNNING, JobState.SUCCEEDED);
+    assertThat(stack.statuses.states("dup-1")).containsExactly(JobState.RUNNING, JobState.SUCCEEDED);
   }
 
   @Test

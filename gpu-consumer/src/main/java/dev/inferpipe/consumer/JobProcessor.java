@@ -329,12 +329,18 @@ final class JobProcessor {
         .addKeyValue("status", state.name()).log("job {}: {}", state, e.getMessage());
   }
 
-  /** The original key and value go to the DLQ with why; a FAILED status too if we know the job. */
+  /**
+   * The original key and value go to the DLQ with why, and a FAILED status if the job id is this
+   * record's: unknown so far, or not ended and with this record's request hash (the API queued
+   * it). A bad record must not end someone else's job, nor end its own twice.
+   */
   private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorCode code, String message,
       Optional<String> jobId, Instant enqueuedAt) {
     sender.deadLetter(record, code, message);
     registry.counter("inference.dlq.records", "code", code.name()).increment();
-    jobId.ifPresent(id -> {
+    String requestSha = HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null);
+    jobId.filter(id -> knownStatus.apply(id).map(s -> !s.status().isTerminal()
+        && java.util.Objects.equals(s.requestSha256(), requestSha)).orElse(true)).ifPresent(id -> {
       Instant now = clock.instant();
       sender.publishStatus(new JobStatus(id, JobState.FAILED, null, null,
           HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null),
