@@ -67,10 +67,7 @@ class FaultInjectionIT {
   void consumerKilledMidSampling() throws Exception {
     List<String> jobs = stack.submitAll("kill-consumer", 8, 80);
     stack.statuses.awaitTerminalCount(jobs, 2, DRAIN);
-    String victim = awaitRunningNotEnded(jobs);
-    Thread.sleep(300); // well inside its 80 sampling steps
-    assertThat(stack.statuses.terminal(victim)).as("killed before it ended").isEmpty();
-    consumer.kill();
+    String victim = killWhileSampling(jobs);
 
     Instant restarted = Instant.now();
     consumer.start().awaitReady(READY);
@@ -234,17 +231,30 @@ class FaultInjectionIT {
     assertThat(row.badObjects()).as("SUCCEEDED jobs without exactly one output").isZero();
   }
 
-  private String awaitRunningNotEnded(List<String> jobs) throws InterruptedException {
+  /**
+   * Kills the consumer 300 ms into a job's 80 sampling steps: the job that most recently went
+   * RUNNING and has not ended (an earlier one may merely wait for the sink). Returns its id.
+   */
+  private String killWhileSampling(List<String> jobs) throws InterruptedException {
     long deadline = System.nanoTime() + DRAIN.toNanos();
     while (System.nanoTime() < deadline) {
-      for (String id : jobs) {
-        if (stack.statuses.hasState(id, JobState.RUNNING) && stack.statuses.terminal(id).isEmpty()) {
-          return id;
+      String sampling = jobs.stream()
+          .filter(id -> stack.statuses.hasState(id, JobState.RUNNING)
+              && stack.statuses.terminal(id).isEmpty())
+          .max(java.util.Comparator.comparing(id -> stack.statuses.events(id).stream()
+              .filter(e -> e.status().status() == JobState.RUNNING)
+              .map(StatusLog.Event::seenAt).max(Instant::compareTo).orElseThrow()))
+          .orElse(null);
+      if (sampling != null) {
+        Thread.sleep(300);
+        if (stack.statuses.terminal(sampling).isEmpty()) {
+          consumer.kill();
+          return sampling;
         }
       }
       Thread.sleep(5);
     }
-    throw new AssertionError("no job was running");
+    throw new AssertionError("no job was sampling");
   }
 
   private static void awaitTrue(java.util.function.BooleanSupplier condition, Duration timeout,
