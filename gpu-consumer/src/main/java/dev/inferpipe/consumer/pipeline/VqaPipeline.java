@@ -32,6 +32,8 @@ import java.util.function.Supplier;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
+import software.amazon.awssdk.core.exception.SdkException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Visual question answering: {@code vqa.image.load} -> {@code vqa.image.resize} ->
@@ -162,12 +164,29 @@ public final class VqaPipeline {
     return new Generation(tokens, confidence, false);
   }
 
+  /** S3 down or throttling past the SDK's own retries: not the job's fault, and said so. */
+  private static JobFailedException unavailable(S3Uri uri, SdkException e) {
+    int attempts = e.numAttempts() == null ? 1 : e.numAttempts();
+    Span.current().setAttribute("s3.attempts", (long) attempts);
+    return new JobFailedException(ErrorCode.UNAVAILABLE, "S3 did not serve " + uri + " after "
+        + attempts + " attempts: " + e.getMessage(), e);
+  }
+
   private byte[] imageBytes(VqaInput input) {
     if (input.imageIsS3Uri()) {
       S3Uri uri = S3Uri.parse(input.image()).orElseThrow(() ->
           new JobFailedException(ErrorCode.INVALID_IMAGE, "not an s3://bucket/key URI"));
       try {
         return s3Reader.apply(uri);
+      } catch (S3Exception e) {
+        if (e.statusCode() < 500 && e.statusCode() != 429) {
+          // Missing object or bucket, no access: the job names an image that cannot be read.
+          throw new JobFailedException(ErrorCode.INVALID_IMAGE,
+              "cannot read " + uri + ": HTTP " + e.statusCode(), e);
+        }
+        throw unavailable(uri, e);
+      } catch (SdkException e) {
+        throw unavailable(uri, e);
       } catch (RuntimeException e) {
         throw new JobFailedException(ErrorCode.INVALID_IMAGE,
             "cannot read " + uri + ": " + e.getMessage(), e);

@@ -31,6 +31,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
 
 class VqaPipelineTest {
   private final InMemorySpanExporter spans = InMemorySpanExporter.create();
@@ -74,6 +78,33 @@ class VqaPipelineTest {
     assertThat(answer.answer()).isEqualTo(expected);
     assertThat(answer.confidence()).isBetween(0.5, 1.0);
     assertThat(answer.budgetExceeded()).isFalse();
+  }
+
+  @Test
+  void anS3ImageThatCannotBeFetchedBecauseS3IsDownIsUnavailableNotInvalid() throws Exception {
+    int closedPort;
+    try (java.net.ServerSocket socket = new java.net.ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    // A real client against a port nothing listens on: connection refused, retried by the SDK.
+    try (S3Client s3 = S3Client.builder()
+        .endpointOverride(java.net.URI.create("http://127.0.0.1:" + closedPort))
+        .forcePathStyle(true).region(Region.US_EAST_1)
+        .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create("a", "b")))
+        .build()) {
+      VqaPipeline pipeline = new VqaPipeline(provider.get("test"), StepTelemetry.SPANS,
+          new SimpleMeterRegistry(),
+          uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
+          Duration.ofSeconds(5), System::nanoTime);
+      VqaInput input = new VqaInput("s3://images/scene.png", "what colour is the circle?", 3);
+      assertThatThrownBy(() -> pipeline.run(TestModels.vqa(), input, () -> false))
+          .isInstanceOfSatisfying(JobFailedException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.UNAVAILABLE);
+            assertThat(e.getMessage()).contains("s3://images/scene.png", "attempts");
+          });
+    }
+    assertThat(spans.getFinishedSpanItems()).anySatisfy(span -> assertThat(span.getAttributes()
+        .get(io.opentelemetry.api.common.AttributeKey.longKey("s3.attempts"))).isGreaterThan(1));
   }
 
   @Test
