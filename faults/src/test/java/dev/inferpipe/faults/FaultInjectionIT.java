@@ -73,7 +73,7 @@ class FaultInjectionIT {
     consumer.start().awaitReady(READY);
     FaultReport.Row row = finish("gpu-consumer SIGKILLed mid-sampling, restarted", jobs, restarted);
 
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
     // It ran twice (RUNNING twice) but ended once.
     assertThat(stack.statuses.states(victim)).filteredOn(s -> s == JobState.RUNNING).hasSize(2);
   }
@@ -106,7 +106,7 @@ class FaultInjectionIT {
     FaultReport.Row row = finish("storage-sink SIGKILLed between S3 write and commit, restarted", jobs,
         restarted);
 
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
     assertThat(stack.puts("outputs/kill-sink-02/image.png")).as("stored again on redelivery")
         .isEqualTo(2);
   }
@@ -120,7 +120,7 @@ class FaultInjectionIT {
     Thread.sleep(5000);
     stack.kafka.start();
     FaultReport.Row row = finish("broker stopped 5 s mid-stream, restarted", jobs, Instant.now());
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
   }
 
   @Test
@@ -133,7 +133,7 @@ class FaultInjectionIT {
     stack.s3.start();
     FaultReport.Row row = finish("S3 server down 30 s", jobs, Instant.now());
 
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
     List<Integer> retries = jobs.stream()
         .map(id -> stack.statuses.terminal(id).orElseThrow().status().storageRetries()).toList();
     assertThat(retries).as("retries are visible in the status").anyMatch(r -> r != null && r > 0);
@@ -165,7 +165,7 @@ class FaultInjectionIT {
         null, Duration.between(start, Instant.now()));
     FaultReport.add(row);
 
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
     List<ConsumerRecord<String, byte[]>> dlq = TopicReader.readAll(
         stack.kafka.bootstrapServers(), stack.topics.dlq()).stream()
         .filter(r -> "dup-conflict".equals(r.key())).toList();
@@ -209,7 +209,7 @@ class FaultInjectionIT {
     stack.statuses.awaitTerminalCount(jobs, 10, DRAIN);
     second.stop();
     FaultReport.Row row = finish("second consumer joins, then leaves, jobs in flight", jobs, joining);
-    assertAllSucceededOnce(row);
+    assertAllSucceededOnce(row, jobs);
   }
 
   /** Waits for every job to end and records the row; recovery is measured from {@code cleared}. */
@@ -224,9 +224,17 @@ class FaultInjectionIT {
     return row;
   }
 
-  private void assertAllSucceededOnce(FaultReport.Row row) {
+  private void assertAllSucceededOnce(FaultReport.Row row, List<String> jobs) {
     assertThat(row.lost()).as("lost jobs").isZero();
     assertThat(row.duplicateTerminal()).as("duplicate terminal statuses").isZero();
+    assertThat(jobs).as("jobs that did not succeed, with their status events (logs in %s)",
+            FaultStack.LOG_DIR.toAbsolutePath())
+        .filteredOn(id -> !stack.statuses.hasState(id, JobState.SUCCEEDED))
+        .extracting(id -> id + " " + stack.statuses.events(id).stream()
+            .map(e -> e.status().status() + (e.status().error() == null ? ""
+                : "(" + e.status().error().code() + ": " + e.status().error().message() + ")"))
+            .toList())
+        .isEmpty();
     assertThat(row.succeeded()).as("succeeded").isEqualTo(row.submitted());
     assertThat(row.badObjects()).as("SUCCEEDED jobs without exactly one output").isZero();
   }

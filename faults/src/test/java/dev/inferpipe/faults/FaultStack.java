@@ -35,6 +35,8 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 final class FaultStack implements AutoCloseable {
   static final String BUCKET = "inferpipe-outputs";
   static final int PARTITIONS = 4;
+  /** Child JVM logs, kept after the run (the temp dir is not) for post-mortems, e.g. on CI. */
+  static final Path LOG_DIR = Path.of("target", "fault-logs");
 
   final EmbeddedKafka kafka;
   final EmbeddedS3 s3;
@@ -51,6 +53,7 @@ final class FaultStack implements AutoCloseable {
 
   FaultStack(Path dir) throws Exception {
     this.dir = dir;
+    clearLogs();
     kafka = EmbeddedKafka.create(dir.resolve("kafka"), 0).start();
     // On disk, so objects survive the S3 server being stopped and started again.
     s3 = EmbeddedS3.onDisk(dir.resolve("s3"), 0).onPut((bucket, key) -> {
@@ -66,6 +69,17 @@ final class FaultStack implements AutoCloseable {
         "INFERPIPE_API_PUBLISH_TIMEOUT", "5s")));
     apiTelemetry = Telemetry.builder(ProducerApi.SERVICE_NAME).env(apiEnv).build();
     api = ProducerApi.start(apiEnv, apiTelemetry);
+  }
+
+  /** One run's logs: a restarted process appends to its file, a new run starts afresh. */
+  private static void clearLogs() throws java.io.IOException {
+    if (java.nio.file.Files.isDirectory(LOG_DIR)) {
+      try (var files = java.nio.file.Files.list(LOG_DIR)) {
+        for (Path file : files.toList()) {
+          java.nio.file.Files.delete(file);
+        }
+      }
+    }
   }
 
   /** The wiring every service gets, plus {@code extra}. */
@@ -102,7 +116,7 @@ final class FaultStack implements AutoCloseable {
     extra.put("POD_NAME", name);
     extra.put(managementPortEnv, Integer.toString(port));
     ServiceProcess process = new ServiceProcess(name, main.getName(), env(extra), port,
-        dir.resolve("logs"));
+        LOG_DIR);
     processes.add(process);
     return process;
   }

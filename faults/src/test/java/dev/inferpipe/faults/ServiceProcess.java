@@ -52,10 +52,15 @@ final class ServiceProcess implements AutoCloseable {
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-Dai.djl.offline=true",
+        // One compute thread per JVM, as a CPU limit gives each pod its own share: two
+        // PyTorch processes each spinning two OpenMP threads on the build machine's two cores
+        // slowed sampling fifty-fold.
+        "-Dai.djl.pytorch.num_threads=1", "-Dai.djl.pytorch.num_interop_threads=1",
         "-cp", classPath(), mainClass));
     ProcessBuilder builder = new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    builder.environment().put("OMP_NUM_THREADS", "1");
     builder.environment().putAll(env);
     process = builder.start();
     return this;

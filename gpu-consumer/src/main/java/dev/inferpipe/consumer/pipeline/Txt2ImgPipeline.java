@@ -30,6 +30,13 @@ import javax.imageio.ImageIO;
  * share sampler, steps, guidance and size; each keeps its own prompt and seed.
  */
 public final class Txt2ImgPipeline {
+  static {
+    // Encode and decode images in memory. ImageIO's default file cache writes a temp file per
+    // image (a read-only /tmp breaks it) and registers the stream with a JVM shutdown hook that
+    // closes it: a graceful stop (SIGTERM) would fail the job being encoded at that moment.
+    ImageIO.setUseCache(false);
+  }
+
   private final Tracer tracer;
   private final StepTelemetry stepTelemetry;
   private final MeterRegistry registry;

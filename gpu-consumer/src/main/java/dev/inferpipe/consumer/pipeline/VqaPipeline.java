@@ -46,6 +46,13 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * fallback); if not even one token was produced, the job fails with {@code TIMEOUT}.
  */
 public final class VqaPipeline {
+  static {
+    // Encode and decode images in memory. ImageIO's default file cache writes a temp file per
+    // image (a read-only /tmp breaks it) and registers the stream with a JVM shutdown hook that
+    // closes it: a graceful stop (SIGTERM) would fail the job being encoded at that moment.
+    ImageIO.setUseCache(false);
+  }
+
   /** Images larger than this in either dimension are refused before decoding (bombs). */
   public static final int MAX_IMAGE_DIMENSION = 4096;
 
