@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Optional;
 import org.gaul.s3proxy.S3Proxy;
 import org.gaul.s3proxy.auth.AuthenticationType;
@@ -107,6 +108,19 @@ public final class EmbeddedS3 implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /**
+   * The environment that points a service's S3 client at this server (endpoint, path-style
+   * addressing, region, the local credentials); the bucket is the caller's to name.
+   */
+  public Map<String, String> clientEnv() {
+    return Map.of(
+        "INFERPIPE_S3_ENDPOINT", endpoint().toString(),
+        "INFERPIPE_S3_PATH_STYLE", "true",
+        "INFERPIPE_S3_REGION", REGION,
+        "AWS_ACCESS_KEY_ID", ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY", SECRET_KEY);
   }
 
   /** A path-style client with the local credentials. */

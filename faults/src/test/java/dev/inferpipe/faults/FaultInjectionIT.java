@@ -182,9 +182,9 @@ class FaultInjectionIT {
         new StringSerializer(), new ByteArraySerializer())) {
       producer.send(new ProducerRecord<>(stack.topics.requests(), "dup-0",
           "{not json".getBytes(StandardCharsets.UTF_8))).get();
+      // Over the model's 200-step limit: a schema violation.
       producer.send(new ProducerRecord<>(stack.topics.requests(), "dup-1",
-          ("{\"job_id\":\"dup-1\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
-              + "\"input\":{\"prompt\":\"x\",\"steps\":5000}}").getBytes(StandardCharsets.UTF_8))).get();
+          FaultStack.txt2img("dup-1", "x", 5000, 7).getBytes(StandardCharsets.UTF_8))).get();
     }
     long deadline = System.nanoTime() + DRAIN.toNanos();
     while (TopicReader.readAll(stack.kafka.bootstrapServers(), stack.topics.dlq()).stream()
@@ -277,9 +277,7 @@ class FaultInjectionIT {
   }
 
   private static byte[] job(String id, String prompt) {
-    return ("{\"job_id\":\"" + id + "\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
-        + "\"input\":{\"prompt\":\"" + prompt + "\",\"steps\":10,\"seed\":7}}")
-        .getBytes(StandardCharsets.UTF_8);
+    return FaultStack.txt2img(id, prompt, 10, 7).getBytes(StandardCharsets.UTF_8);
   }
 
   private ProducerRecord<String, byte[]> withSha(String id, byte[] job, String sha) {

@@ -86,12 +86,8 @@ final class FaultStack implements AutoCloseable {
   Map<String, String> env(Map<String, String> extra) {
     Map<String, String> env = new HashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
+    env.putAll(s3.clientEnv());
     env.put("INFERPIPE_S3_BUCKET", BUCKET);
-    env.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
-    env.put("INFERPIPE_S3_PATH_STYLE", "true");
-    env.put("INFERPIPE_S3_REGION", EmbeddedS3.REGION);
-    env.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
-    env.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
     env.putAll(extra);
     return env;
   }
@@ -132,9 +128,7 @@ final class FaultStack implements AutoCloseable {
 
   /** Submits a txt2img job through producer-api; the API must accept it. */
   void submit(String jobId, int steps) throws Exception {
-    String body = "{\"job_id\":\"" + jobId + "\",\"task\":\"txt2img\","
-        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"a red circle\","
-        + "\"steps\":" + steps + ",\"seed\":" + Math.abs(jobId.hashCode()) + "}}";
+    String body = txt2img(jobId, "a red circle", steps, Math.abs(jobId.hashCode()));
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(
             URI.create("http://localhost:" + api.port() + "/v1/jobs"))
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
@@ -144,6 +138,13 @@ final class FaultStack implements AutoCloseable {
       throw new AssertionError("submit " + jobId + " -> " + response.statusCode() + " "
           + response.body());
     }
+  }
+
+  /** A txt2img job for the tiny diffusion model, as JSON. */
+  static String txt2img(String jobId, String prompt, int steps, long seed) {
+    return "{\"job_id\":\"" + jobId + "\",\"task\":\"txt2img\","
+        + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"" + prompt + "\","
+        + "\"steps\":" + steps + ",\"seed\":" + seed + "}}";
   }
 
   List<String> submitAll(String prefix, int count, int steps) throws Exception {

@@ -16,7 +16,6 @@ import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.kafka.StatusTable;
-import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
 import dev.inferpipe.core.s3.S3Clients;
@@ -85,7 +84,7 @@ public final class GpuConsumer implements AutoCloseable {
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
     this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     JobProcessor processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
-        new AckedSender(producer, settings.topics(), codec, this::rememberPublished),
+        new AckedSender(producer, settings.topics(), codec, statuses::put),
         settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
         new JobDefaults(new SecureRandom()::nextLong), models,
         new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
@@ -102,10 +101,6 @@ public final class GpuConsumer implements AutoCloseable {
         this::preloadModels, processor::process);
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
         () -> modelsReady && loop.isReady());
-  }
-
-  private void rememberPublished(JobStatus status) {
-    statuses.put(status);
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */

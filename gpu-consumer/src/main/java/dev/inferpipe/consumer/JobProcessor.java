@@ -342,8 +342,7 @@ final class JobProcessor {
     jobId.filter(id -> knownStatus.apply(id).map(s -> !s.status().isTerminal()
         && java.util.Objects.equals(s.requestSha256(), requestSha)).orElse(true)).ifPresent(id -> {
       Instant now = clock.instant();
-      sender.publishStatus(new JobStatus(id, JobState.FAILED, null, null,
-          HeaderNames.get(record.headers(), HeaderNames.REQUEST_SHA256).orElse(null),
+      sender.publishStatus(new JobStatus(id, JobState.FAILED, null, null, requestSha,
           Span.current().getSpanContext().getTraceId(), enqueuedAt, null, now, null, null, null,
           null, new JobError(code, truncate(message, 1000)), now,
           HeaderNames.get(record.headers(), HeaderNames.TENANT).orElse(null), null));

@@ -74,14 +74,10 @@ class GpuConsumerIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
     }
-    Env env = Env.of(Map.of(
+    Env env = Env.of(s3.clientEnv()).with(Map.of(
         "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
         "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_DEVICE", "cpu",
-        "INFERPIPE_S3_ENDPOINT", s3.endpoint().toString(),
-        "INFERPIPE_S3_PATH_STYLE", "true",
-        "AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY));
+        "INFERPIPE_DEVICE", "cpu"));
     telemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env)
         .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
     consumer = GpuConsumer.start(env, telemetry);

@@ -86,12 +86,8 @@ public final class LocalStack implements AutoCloseable {
   Env serviceEnv(Env env) {
     Map<String, String> wiring = new HashMap<>();
     wiring.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
-    wiring.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
-    wiring.put("INFERPIPE_S3_PATH_STYLE", "true");
+    wiring.putAll(s3.clientEnv());
     wiring.put("INFERPIPE_S3_BUCKET", settings.bucket());
-    wiring.put("INFERPIPE_S3_REGION", EmbeddedS3.REGION);
-    wiring.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
-    wiring.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
     wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
     wiring.put("INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(settings.consumerPort()));
     wiring.put("INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(settings.sinkPort()));

@@ -57,11 +57,8 @@ final class ApiTestStack implements AutoCloseable {
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
     env.put("INFERPIPE_API_PORT", "0");
     env.put("INFERPIPE_API_PUBLISH_TIMEOUT", "3s");
+    env.putAll(s3.clientEnv());
     env.put("INFERPIPE_S3_BUCKET", BUCKET);
-    env.put("INFERPIPE_S3_ENDPOINT", s3.endpoint().toString());
-    env.put("INFERPIPE_S3_PATH_STYLE", "true");
-    env.put("AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY);
-    env.put("AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY);
     env.putAll(extraEnv);
     return Env.of(env);
   }

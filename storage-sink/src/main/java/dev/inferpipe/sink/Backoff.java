@@ -20,18 +20,21 @@ final class Backoff {
   }
 
   Duration delay(int failedAttempts) {
-    long ceiling = first.toMillis() << Math.min(failedAttempts - 1, 20);
-    long capped = Math.min(max.toMillis(), ceiling);
-    return Duration.ofMillis(capped / 2 + Math.round(capped / 2.0 * random.getAsDouble()));
+    long ceiling = ceilingMillis(failedAttempts);
+    return Duration.ofMillis(ceiling / 2 + Math.round(ceiling / 2.0 * random.getAsDouble()));
   }
 
   /** The shortest total wait {@code attempts} attempts can take: what the bound always covers. */
   Duration minimumTotal(int attempts) {
     long total = 0;
     for (int failed = 1; failed < attempts; failed++) {
-      long ceiling = Math.min(max.toMillis(), first.toMillis() << Math.min(failed - 1, 20));
-      total += ceiling / 2;
+      total += ceilingMillis(failed) / 2;
     }
     return Duration.ofMillis(total);
+  }
+
+  /** c = min(max, first * 2^(n-1)) after n failed attempts. */
+  private long ceilingMillis(int failedAttempts) {
+    return Math.min(max.toMillis(), first.toMillis() << Math.min(failedAttempts - 1, 20));
   }
 }

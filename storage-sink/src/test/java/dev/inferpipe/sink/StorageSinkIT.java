@@ -70,14 +70,11 @@ class StorageSinkIT {
   }
 
   private void startSink(int maxAttempts) {
-    Map<String, String> env = new HashMap<>(Map.of(
+    Map<String, String> env = new HashMap<>(s3.clientEnv());
+    env.putAll(Map.of(
         "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
         "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
         "INFERPIPE_S3_BUCKET", BUCKET,
-        "INFERPIPE_S3_ENDPOINT", s3.endpoint().toString(),
-        "INFERPIPE_S3_PATH_STYLE", "true",
-        "AWS_ACCESS_KEY_ID", EmbeddedS3.ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY", EmbeddedS3.SECRET_KEY,
         "INFERPIPE_SINK_MAX_ATTEMPTS", Integer.toString(maxAttempts),
         "INFERPIPE_SINK_FIRST_BACKOFF", "100ms",
         "INFERPIPE_SINK_MAX_BACKOFF", "1s"));

@@ -46,7 +46,8 @@ public record JobStatus(
 
   public JobStatus succeeded(Instant now, long inferenceMs, String location, String answerText) {
     return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
-        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant, storageRetries);
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant,
+        storageRetries);
   }
 
   public JobStatus ended(JobState terminal, JobError failure, Instant now) {
