@@ -33,8 +33,78 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s/%s:%s" .root.Values.image.registry .component (default .root.Chart.AppVersion .root.Values.image.tag) -}}
 {{- end -}}
 
+{{/* Key of a service's block in values: producer-api -> producerApi; call with the ctx dict. */}}
+{{- define "inferpipe.valuesKey" -}}
+{{- index (dict "producer-api" "producerApi" "gpu-consumer" "gpuConsumer" "storage-sink" "storageSink") .component -}}
+{{- end -}}
+
+{{/*
+The Secret of one service (Kafka SASL JAAS config, truststore password, static S3 credentials):
+secrets.<service>.existingSecret, or <fullname>-<service>-secrets (made by the chart when
+secrets.<service>.create). Each Deployment reads only its own. Call with the ctx dict.
+*/}}
 {{- define "inferpipe.secretName" -}}
-{{- default (printf "%s-secrets" (include "inferpipe.fullname" .)) .Values.secrets.existingSecret -}}
+{{- $secret := index .root.Values.secrets (include "inferpipe.valuesKey" .) -}}
+{{- default (printf "%s-%s-secrets" (include "inferpipe.fullname" .root) .component) $secret.existingSecret -}}
+{{- end -}}
+
+{{/* Fails on the shared Secret of chart 0.1 (one login for all three services). */}}
+{{- define "inferpipe.checkLegacySecrets" -}}
+{{- range $key := list "existingSecret" "create" "values" }}
+{{- if hasKey $.Values.secrets $key }}
+{{- fail (printf "secrets.%s is no longer supported: every service has its own Secret. Set secrets.producerApi, secrets.gpuConsumer and secrets.storageSink (each with existingSecret, or create and values) instead; see docs/DEPLOY.md" $key) }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Fails unless a keys value is base64 of at least 32 bytes; call with (list "keys.signingKey" value). */}}
+{{- define "inferpipe.checkKey" -}}
+{{- $name := index . 0 -}}
+{{- $value := trim (index . 1) -}}
+{{- if ne (b64enc (b64dec $value)) $value -}}
+{{- fail (printf "%s is not valid base64 (generate one with: openssl rand -base64 32)" $name) -}}
+{{- end -}}
+{{- if lt (len (b64dec $value)) 32 -}}
+{{- fail (printf "%s decodes to %d bytes; at least 32 are required (openssl rand -base64 32)" $name (len (b64dec $value))) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The Secret with the record-signing and hashing keys (keys `signing-key`, `hash-key`), read by
+producer-api and gpu-consumer only: keys.existingSecret, or <fullname>-keys made by the chart from
+keys.signingKey and keys.hashKey. Rendering fails when neither is given: the services do not start
+without both keys.
+*/}}
+{{- define "inferpipe.keysSecretName" -}}
+{{- $keys := .Values.keys -}}
+{{- if and $keys.existingSecret (or $keys.signingKey $keys.hashKey) -}}
+{{- fail "keys: set either keys.existingSecret or keys.signingKey and keys.hashKey, not both" -}}
+{{- else if $keys.existingSecret -}}
+{{- $keys.existingSecret -}}
+{{- else if and $keys.signingKey $keys.hashKey -}}
+{{- include "inferpipe.checkKey" (list "keys.signingKey" $keys.signingKey) -}}
+{{- include "inferpipe.checkKey" (list "keys.hashKey" $keys.hashKey) -}}
+{{- if eq (trim $keys.signingKey) (trim $keys.hashKey) -}}
+{{- fail "keys.signingKey and keys.hashKey must be different keys" -}}
+{{- end -}}
+{{- printf "%s-keys" (include "inferpipe.fullname" .) -}}
+{{- else -}}
+{{- fail "keys: the record-signing and hashing keys are required. Set keys.existingSecret to a Secret with the keys signing-key and hash-key, or set both keys.signingKey and keys.hashKey (each from: openssl rand -base64 32). See docs/DEPLOY.md" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* INFERPIPE_SIGNING_KEY and INFERPIPE_HASH_KEY: producer-api and gpu-consumer only. */}}
+{{- define "inferpipe.keysEnv" -}}
+- name: INFERPIPE_SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "inferpipe.keysSecretName" . | quote }}
+      key: signing-key
+- name: INFERPIPE_HASH_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "inferpipe.keysSecretName" . | quote }}
+      key: hash-key
 {{- end -}}
 
 {{- define "inferpipe.serviceAccountName" -}}
@@ -43,9 +113,12 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 Environment every service reads (names as in the code's *_ENV constants; a test in deploy/
-checks that the chart sets no name the services do not read).
+checks that the chart sets no name the services do not read). Call with the ctx dict: the
+secretKeyRefs name that service's own Secret.
 */}}
 {{- define "inferpipe.commonEnv" -}}
+{{- $secret := include "inferpipe.secretName" . -}}
+{{- with .root -}}
 - name: POD_NAME
   valueFrom:
     fieldRef:
@@ -71,25 +144,25 @@ checks that the chart sets no name the services do not read).
 - name: KAFKA_SASL_JAAS_CONFIG
   valueFrom:
     secretKeyRef:
-      name: {{ include "inferpipe.secretName" . }}
+      name: {{ $secret | quote }}
       key: kafkaSaslJaasConfig
       optional: true
 - name: KAFKA_SSL_TRUSTSTORE_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ include "inferpipe.secretName" . }}
+      name: {{ $secret | quote }}
       key: kafkaSslTruststorePassword
       optional: true
 - name: AWS_ACCESS_KEY_ID
   valueFrom:
     secretKeyRef:
-      name: {{ include "inferpipe.secretName" . }}
+      name: {{ $secret | quote }}
       key: awsAccessKeyId
       optional: true
 - name: AWS_SECRET_ACCESS_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ include "inferpipe.secretName" . }}
+      name: {{ $secret | quote }}
       key: awsSecretAccessKey
       optional: true
 - name: INFERPIPE_TOPIC_REQUESTS
@@ -130,6 +203,7 @@ checks that the chart sets no name the services do not read).
   value: {{ .Values.logs.level | quote }}
 - name: JAVA_TOOL_OPTIONS
   value: "-XX:MaxRAMPercentage=75 -Djava.io.tmpdir=/tmp"
+{{- end -}}
 {{- end -}}
 
 {{- define "inferpipe.truststoreVolume" -}}

@@ -26,10 +26,14 @@ resource "aws_msk_configuration" "this" {
   name           = var.cluster_name
   kafka_versions = [var.kafka_version]
   # Topics are created by the platform (or the services' provisioner), not on first use.
+  # Records up to 10 MiB (outputs up to 8 MiB plus the headers of a DLQ copy): the services'
+  # producers use max.request.size=10485760 and their topics max.message.bytes=10485760.
   server_properties = <<-PROPERTIES
     auto.create.topics.enable=false
     default.replication.factor=3
     min.insync.replicas=2
+    message.max.bytes=10485760
+    replica.fetch.max.bytes=10485760
   PROPERTIES
 }
 

@@ -6,6 +6,8 @@ locals {
   txn_arn      = replace(var.msk_cluster_arn, ":cluster/", ":transactional-id/")
   topic        = { for k, v in var.topics : k => "${local.topic_arn}/${v}" }
   connect      = ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"]
+  # Every producer of the services is idempotent (enable.idempotence=true).
+  idempotent = ["kafka-cluster:WriteDataIdempotently"]
   write_topic  = ["kafka-cluster:DescribeTopic", "kafka-cluster:WriteData"]
   read_topic   = ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"]
   group_access = ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"]
@@ -43,6 +45,9 @@ resource "aws_iam_role" "service" {
   tags               = var.tags
 }
 
+# Topic trust boundary: each role writes (and reads) only the topics of its own statements; the
+# Deny statements keep it so even if a broader policy is attached to the role later.
+
 # producer-api: write requests and status (in one transaction), read status, presign output GETs.
 data "aws_iam_policy_document" "producer_api" {
   statement {
@@ -50,12 +55,30 @@ data "aws_iam_policy_document" "producer_api" {
     resources = [var.msk_cluster_arn]
   }
   statement {
+    sid       = "IdempotentProducer"
+    actions   = local.idempotent
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    sid       = "WriteOwnTopics"
     actions   = local.write_topic
     resources = [local.topic.requests, local.topic.status]
   }
   statement {
+    sid           = "DenyWritesToOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:WriteData"]
+    not_resources = [local.topic.requests, local.topic.status]
+  }
+  statement {
     actions   = local.read_status
     resources = [local.topic.status]
+  }
+  statement {
+    sid           = "DenyReadsOfOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:ReadData"]
+    not_resources = [local.topic.status]
   }
   statement {
     actions   = ["kafka-cluster:DescribeTransactionalId", "kafka-cluster:AlterTransactionalId"]
@@ -78,6 +101,11 @@ data "aws_iam_policy_document" "gpu_consumer" {
     resources = [var.msk_cluster_arn]
   }
   statement {
+    sid       = "IdempotentProducer"
+    actions   = local.idempotent
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
     actions   = local.read_topic
     resources = [local.topic.requests]
   }
@@ -86,12 +114,25 @@ data "aws_iam_policy_document" "gpu_consumer" {
     resources = ["${local.group_arn}/${var.consumer_groups.gpu_consumer}"]
   }
   statement {
+    sid       = "WriteOwnTopics"
     actions   = local.write_topic
     resources = [local.topic.outputs, local.topic.status, local.topic.dlq]
   }
   statement {
+    sid           = "DenyWritesToOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:WriteData"]
+    not_resources = [local.topic.outputs, local.topic.status, local.topic.dlq]
+  }
+  statement {
     actions   = local.read_status
     resources = [local.topic.status]
+  }
+  statement {
+    sid           = "DenyReadsOfOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:ReadData"]
+    not_resources = [local.topic.requests, local.topic.status]
   }
   dynamic "statement" {
     for_each = var.model_bucket_arn == "" ? [] : [var.model_bucket_arn]
@@ -109,6 +150,11 @@ data "aws_iam_policy_document" "storage_sink" {
     resources = [var.msk_cluster_arn]
   }
   statement {
+    sid       = "IdempotentProducer"
+    actions   = local.idempotent
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
     actions   = local.read_topic
     resources = [local.topic.outputs]
   }
@@ -117,12 +163,25 @@ data "aws_iam_policy_document" "storage_sink" {
     resources = ["${local.group_arn}/${var.consumer_groups.storage_sink}"]
   }
   statement {
+    sid       = "WriteOwnTopics"
     actions   = local.write_topic
     resources = [local.topic.status, local.topic.dlq]
   }
   statement {
+    sid           = "DenyWritesToOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:WriteData"]
+    not_resources = [local.topic.status, local.topic.dlq]
+  }
+  statement {
     actions   = local.read_status
     resources = [local.topic.status]
+  }
+  statement {
+    sid           = "DenyReadsOfOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:ReadData"]
+    not_resources = [local.topic.outputs, local.topic.status]
   }
   statement {
     actions   = ["s3:PutObject"]

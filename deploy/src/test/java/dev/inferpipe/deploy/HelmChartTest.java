@@ -7,6 +7,7 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import dev.inferpipe.api.ApiSettings;
 import dev.inferpipe.consumer.ConsumerSettings;
+import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
@@ -17,13 +18,24 @@ import io.kubernetes.client.openapi.models.V1Container;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1EnvVar;
 import io.kubernetes.client.openapi.models.V1Ingress;
+import io.kubernetes.client.openapi.models.V1IPBlock;
+import io.kubernetes.client.openapi.models.V1NetworkPolicy;
+import io.kubernetes.client.openapi.models.V1NetworkPolicyEgressRule;
+import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
+import io.kubernetes.client.openapi.models.V1SecretKeySelector;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
+import java.math.BigInteger;
+import java.net.InetAddress;
 import java.net.URISyntaxException;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.util.Base64;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -64,11 +76,42 @@ class HelmChartTest {
 
   private static final Set<String> COMMON = envConstants(KafkaSettings.class, S3Settings.class,
       Topics.class, Logging.class);
+  /** The record-signing and hashing keys: producer-api and gpu-consumer only. */
+  private static final Set<String> KEYS = envConstants(DeploymentKeys.class);
   private static final Map<String, Set<String>> READ_BY = Map.of(
-      "producer-api", union(COMMON, envConstants(ApiSettings.class)),
-      "gpu-consumer", union(COMMON, envConstants(ConsumerSettings.class),
+      "producer-api", union(COMMON, KEYS, envConstants(ApiSettings.class)),
+      "gpu-consumer", union(COMMON, KEYS, envConstants(ConsumerSettings.class),
           Set.of(ApiSettings.MODELS_ENV)),
       "storage-sink", union(COMMON, envConstants(SinkSettings.class)));
+  static final List<String> COMPONENTS = List.of("producer-api", "gpu-consumer", "storage-sink");
+
+  /** Base64 of 32 bytes (0..31) and of 32 other bytes: valid keys for the chart. */
+  static final String SIGNING_KEY = key(0);
+  static final String HASH_KEY = key(32);
+
+  private static String key(int first) {
+    byte[] key = new byte[32];
+    for (int i = 0; i < key.length; i++) {
+      key[i] = (byte) (first + i);
+    }
+    return Base64.getEncoder().encodeToString(key);
+  }
+
+  /**
+   * Renders the chart with {@code values}; unless they configure the keys (which the chart
+   * requires), with {@code keys.existingSecret=inferpipe-keys}.
+   */
+  static String render(Map<String, Object> values) {
+    Map<String, Object> all = new HashMap<>(values);
+    if (values.keySet().stream().noneMatch(k -> k.startsWith("keys."))) {
+      all.put("keys.existingSecret", "inferpipe-keys");
+    }
+    return RenderedManifests.render(CHART, all);
+  }
+
+  static List<Map<String, Object>> objects(Map<String, Object> values) {
+    return RenderedManifests.objects(render(values));
+  }
 
   @SafeVarargs
   private static Set<String> union(Set<String>... sets) {
@@ -80,16 +123,26 @@ class HelmChartTest {
         Arguments.of("defaults", Map.of()),
         Arguments.of("keda on", Map.of("gpuConsumer.keda.enabled", true)),
         Arguments.of("two gpus", Map.of("gpuConsumer.gpus", 2)),
-        Arguments.of("existing secret", Map.of("secrets.existingSecret", "team-secrets",
+        Arguments.of("existing secrets", Map.of("secrets.producerApi.existingSecret", "api-secrets",
+            "secrets.gpuConsumer.existingSecret", "consumer-secrets",
+            "secrets.storageSink.existingSecret", "sink-secrets",
             "kafka.securityProtocol", "SASL_SSL", "kafka.saslMechanism", "AWS_MSK_IAM",
             "kafka.saslClientCallbackHandlerClass",
             "software.amazon.msk.auth.iam.IAMClientCallbackHandler")),
         Arguments.of("ingress on", Map.of("producerApi.ingress.enabled", true,
             "producerApi.ingress.className", "nginx", "producerApi.ingress.tlsSecret", "api-tls")),
-        Arguments.of("chart-made secret, monitor, s3-compatible", Map.of("secrets.create", true,
-            "secrets.values.awsAccessKeyId", "AKIA-TEST", "serviceMonitor.enabled", true,
+        Arguments.of("chart-made secrets and keys, monitor, s3-compatible", Map.of(
+            "secrets.storageSink.create", true,
+            "secrets.storageSink.values.awsAccessKeyId", "AKIA-TEST",
+            "secrets.producerApi.create", true,
+            "secrets.producerApi.values.kafkaSslTruststorePassword", "changeit",
+            "keys.signingKey", SIGNING_KEY, "keys.hashKey", HASH_KEY,
+            "serviceMonitor.enabled", true,
             "s3.endpoint", "http://minio:9000", "s3.pathStyle", true,
-            "kafka.truststoreSecret", "kafka-ca")));
+            "kafka.truststoreSecret", "kafka-ca")),
+        Arguments.of("direct publish off, vqa image prefixes", Map.of(
+            "gpuConsumer.directPublish.enabled", false,
+            "gpuConsumer.vqaImagePrefixes[0]", "s3://inferpipe-inputs/{tenant}/")));
   }
 
   @Test
@@ -102,7 +155,7 @@ class HelmChartTest {
   @MethodSource("valueSets")
   void everyRenderedObjectIsAValidKubernetesObject(String name, Map<String, Object> values)
       throws Exception {
-    List<Map<String, Object>> objects = RenderedManifests.objects(RenderedManifests.render(CHART, values));
+    List<Map<String, Object>> objects = objects(values);
     assertThat(objects).hasSizeGreaterThanOrEqualTo(12);
     for (Map<String, Object> object : objects) {
       RenderedManifests.validate(object);
@@ -146,7 +199,7 @@ class HelmChartTest {
 
   @Test
   void gpuConsumerGetsGpusNodeSelectionProbesOnTheManagementPortAndAModelCache() {
-    List<Map<String, Object>> defaults = RenderedManifests.objects(RenderedManifests.render(CHART, Map.of()));
+    List<Map<String, Object>> defaults = objects(Map.of());
     V1Container consumer = container(defaults, "gpu-consumer");
     assertThat(consumer.getResources().getLimits()).containsEntry("nvidia.com/gpu", new Quantity("1"));
     assertThat(consumer.getReadinessProbe().getHttpGet().getPort().getStrValue()).isEqualTo("management");
@@ -159,16 +212,14 @@ class HelmChartTest {
     assertThat(deployment.getSpec().getTemplate().getSpec().getTolerations())
         .anySatisfy(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
 
-    List<Map<String, Object>> twoGpus = RenderedManifests.objects(
-        RenderedManifests.render(CHART, Map.of("gpuConsumer.gpus", 2)));
+    List<Map<String, Object>> twoGpus = objects(Map.of("gpuConsumer.gpus", 2));
     assertThat(container(twoGpus, "gpu-consumer").getResources().getLimits())
         .containsEntry("nvidia.com/gpu", new Quantity("2"));
   }
 
   @Test
   void kedaScalesTheConsumerOnLagAndOwnsItsReplicaCount() {
-    List<Map<String, Object>> objects = RenderedManifests.objects(
-        RenderedManifests.render(CHART, Map.of("gpuConsumer.keda.enabled", true)));
+    List<Map<String, Object>> objects = objects(Map.of("gpuConsumer.keda.enabled", true));
     Map<String, Object> scaled = objects.stream().filter(o -> "ScaledObject".equals(o.get("kind")))
         .findFirst().orElseThrow();
     assertThat(scaled.get("apiVersion")).isEqualTo("keda.sh/v1alpha1");
@@ -180,24 +231,242 @@ class HelmChartTest {
     assertThat(objects).anySatisfy(o -> assertThat(o.get("kind")).isEqualTo("HorizontalPodAutoscaler"));
   }
 
+  /** Names of the Secrets a container's env reads through secretKeyRef. */
+  private static Set<String> secretRefs(V1Container container) {
+    return container.getEnv().stream().filter(env -> env.getValueFrom() != null)
+        .map(env -> env.getValueFrom().getSecretKeyRef()).filter(Objects::nonNull)
+        .map(V1SecretKeySelector::getName).collect(Collectors.toSet());
+  }
+
+  private static List<Map<String, Object>> secrets(List<Map<String, Object>> objects) {
+    return objects.stream().filter(o -> "Secret".equals(o.get("kind"))).toList();
+  }
+
   @Test
-  void secretsComeFromAnExistingSecretOrOneTheChartCreates() {
-    List<Map<String, Object>> existing = RenderedManifests.objects(
-        RenderedManifests.render(CHART, Map.of("secrets.existingSecret", "team-secrets")));
-    assertThat(existing).noneMatch(o -> "Secret".equals(o.get("kind")));
-    assertThat(container(existing, "storage-sink").getEnv()).anySatisfy(env -> {
-      assertThat(env.getName()).isEqualTo("KAFKA_SASL_JAAS_CONFIG");
-      assertThat(env.getValueFrom().getSecretKeyRef().getName()).isEqualTo("team-secrets");
+  void eachServiceReadsOnlyItsOwnSecret() {
+    // Defaults: one (optional) Secret per service, none shared, none made by the chart.
+    List<Map<String, Object>> defaults = objects(Map.of());
+    assertThat(secrets(defaults)).isEmpty();
+    for (String component : COMPONENTS) {
+      assertThat(secretRefs(container(defaults, component))).as(component)
+          .containsExactlyInAnyOrderElementsOf(component.equals("storage-sink")
+              ? Set.of("inferpipe-storage-sink-secrets")
+              : Set.of("inferpipe-" + component + "-secrets", "inferpipe-keys"));
+    }
+    assertThat(container(defaults, "storage-sink").getEnv()).anySatisfy(env -> {
+      assertThat(env.getName()).isEqualTo(KafkaSettings.SASL_JAAS_CONFIG_ENV);
+      assertThat(env.getValueFrom().getSecretKeyRef().getName())
+          .isEqualTo("inferpipe-storage-sink-secrets");
+      assertThat(env.getValueFrom().getSecretKeyRef().getOptional()).isTrue();
     });
-    List<Map<String, Object>> created = RenderedManifests.objects(RenderedManifests.render(CHART,
-        Map.of("secrets.create", true, "secrets.values.kafkaSaslJaasConfig", "jaas")));
-    assertThat(created).filteredOn(o -> "Secret".equals(o.get("kind"))).singleElement()
-        .satisfies(secret -> assertThat(secret.toString()).contains("kafkaSaslJaasConfig=jaas"));
+
+    // Existing Secrets, one per service.
+    List<Map<String, Object>> existing = objects(Map.of(
+        "secrets.producerApi.existingSecret", "api-secrets",
+        "secrets.gpuConsumer.existingSecret", "consumer-secrets",
+        "secrets.storageSink.existingSecret", "sink-secrets"));
+    assertThat(secrets(existing)).isEmpty();
+    assertThat(secretRefs(container(existing, "producer-api")))
+        .containsExactlyInAnyOrder("api-secrets", "inferpipe-keys");
+    assertThat(secretRefs(container(existing, "gpu-consumer")))
+        .containsExactlyInAnyOrder("consumer-secrets", "inferpipe-keys");
+    assertThat(secretRefs(container(existing, "storage-sink"))).containsExactly("sink-secrets");
+
+    // Made by the chart for one service: only that service reads it.
+    List<Map<String, Object>> created = objects(Map.of("secrets.gpuConsumer.create", true,
+        "secrets.gpuConsumer.values.kafkaSaslJaasConfig", "jaas",
+        "secrets.gpuConsumer.values.awsSecretAccessKey", "consumer-only"));
+    assertThat(secrets(created)).singleElement().satisfies(secret -> {
+      assertThat(secret.toString()).contains("name=inferpipe-gpu-consumer-secrets",
+          "kafkaSaslJaasConfig=jaas", "awsSecretAccessKey=consumer-only");
+      assertThat(secret.toString()).doesNotContain("awsAccessKeyId");
+    });
+    assertThat(secretRefs(container(created, "producer-api")))
+        .doesNotContain("inferpipe-gpu-consumer-secrets");
+    assertThat(secretRefs(container(created, "storage-sink")))
+        .doesNotContain("inferpipe-gpu-consumer-secrets");
+
+    // The shared Secret of chart 0.1 is refused, naming its replacement.
+    assertThatThrownBy(() -> render(Map.of("secrets.existingSecret", "team-secrets")))
+        .hasMessageContaining("secrets.existingSecret")
+        .hasMessageContaining("secrets.producerApi");
+  }
+
+  @Test
+  void signingAndHashKeysReachOnlyTheApiAndTheConsumer() {
+    List<Map<String, Object>> existing = objects(Map.of("keys.existingSecret", "team-keys"));
+    assertThat(secrets(existing)).isEmpty();
+    for (String component : List.of("producer-api", "gpu-consumer")) {
+      Map<String, V1SecretKeySelector> refs = container(existing, component).getEnv().stream()
+          .filter(env -> KEYS.contains(env.getName()))
+          .collect(Collectors.toMap(V1EnvVar::getName, env -> env.getValueFrom().getSecretKeyRef()));
+      assertThat(refs).as(component).containsOnlyKeys(DeploymentKeys.SIGNING_KEY_ENV,
+          DeploymentKeys.HASH_KEY_ENV);
+      assertThat(refs.get(DeploymentKeys.SIGNING_KEY_ENV).getKey()).isEqualTo("signing-key");
+      assertThat(refs.get(DeploymentKeys.HASH_KEY_ENV).getKey()).isEqualTo("hash-key");
+      // Not optional: a pod without its keys does not start.
+      assertThat(refs.values()).allSatisfy(ref -> {
+        assertThat(ref.getName()).isEqualTo("team-keys");
+        assertThat(ref.getOptional()).isNotEqualTo(Boolean.TRUE);
+      });
+    }
+    V1Container sink = container(existing, "storage-sink");
+    assertThat(sink.getEnv()).noneMatch(env -> KEYS.contains(env.getName()));
+    assertThat(secretRefs(sink)).doesNotContain("team-keys");
+    assertThat(deployments(existing).stream()
+        .filter(d -> d.getMetadata().getName().endsWith("storage-sink")).findFirst().orElseThrow()
+        .toString()).doesNotContain("team-keys");
+
+    List<Map<String, Object>> created = objects(Map.of("keys.signingKey", SIGNING_KEY,
+        "keys.hashKey", HASH_KEY));
+    assertThat(secrets(created)).singleElement().satisfies(secret -> assertThat(secret.toString())
+        .contains("name=inferpipe-keys", "signing-key=" + SIGNING_KEY, "hash-key=" + HASH_KEY));
+    assertThat(secretRefs(container(created, "gpu-consumer"))).contains("inferpipe-keys");
+    assertThat(secretRefs(container(created, "storage-sink"))).doesNotContain("inferpipe-keys");
+  }
+
+  @Test
+  void renderingFailsWithoutTheKeysOrWithWeakOnes() {
+    assertThatThrownBy(() -> RenderedManifests.render(CHART, Map.of()))
+        .hasMessageContaining("keys.existingSecret")
+        .hasMessageContaining("openssl rand -base64 32");
+    String shortKey = Base64.getEncoder().encodeToString(new byte[16]);
+    assertThatThrownBy(() -> render(Map.of("keys.signingKey", shortKey, "keys.hashKey", HASH_KEY)))
+        .hasMessageContaining("keys.signingKey decodes to 16 bytes");
+    assertThatThrownBy(() -> render(Map.of("keys.signingKey", SIGNING_KEY)))
+        .hasMessageContaining("keys.existingSecret");
+    assertThatThrownBy(() -> render(Map.of("keys.signingKey", "not base64!", "keys.hashKey",
+        HASH_KEY))).hasMessageContaining("signingKey");
+    assertThatThrownBy(() -> render(Map.of("keys.signingKey", SIGNING_KEY, "keys.hashKey",
+        SIGNING_KEY))).hasMessageContaining("must be different");
+    assertThatThrownBy(() -> render(Map.of("keys.existingSecret", "team-keys",
+        "keys.hashKey", HASH_KEY))).hasMessageContaining("not both");
+  }
+
+  private static String env(V1Container container, String name) {
+    return container.getEnv().stream().filter(env -> env.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError(name + " not set")).getValue();
+  }
+
+  @Test
+  void gpuConsumerGetsTheDirectPublishAndVqaImageSettings() {
+    V1Container defaults = container(objects(Map.of()), "gpu-consumer");
+    assertThat(env(defaults, "INFERPIPE_DIRECT_PUBLISH")).isEqualTo("true");
+    assertThat(env(defaults, "INFERPIPE_DIRECT_TENANT")).isEqualTo("external");
+    assertThat(env(defaults, "INFERPIPE_VQA_IMAGE_PREFIXES")).isEmpty();
+
+    V1Container set = container(objects(Map.of("gpuConsumer.directPublish.enabled", false,
+        "gpuConsumer.directPublish.tenant", "partners",
+        "gpuConsumer.vqaImagePrefixes[0]", "s3://inferpipe-inputs/{tenant}/",
+        "gpuConsumer.vqaImagePrefixes[1]", "s3://shared-images/public/")), "gpu-consumer");
+    assertThat(env(set, "INFERPIPE_DIRECT_PUBLISH")).isEqualTo("false");
+    assertThat(env(set, "INFERPIPE_DIRECT_TENANT")).isEqualTo("partners");
+    assertThat(env(set, "INFERPIPE_VQA_IMAGE_PREFIXES"))
+        .isEqualTo("s3://inferpipe-inputs/{tenant}/,s3://shared-images/public/");
+    for (String component : List.of("producer-api", "storage-sink")) {
+      assertThat(container(objects(Map.of()), component).getEnv()).as(component)
+          .noneMatch(env -> env.getName().startsWith("INFERPIPE_DIRECT_")
+              || env.getName().equals("INFERPIPE_VQA_IMAGE_PREFIXES"));
+    }
+    // A prefix must be an s3:// bucket and a prefix ending in '/' (no bucket-wide prefix match).
+    assertThatThrownBy(() -> render(Map.of("gpuConsumer.vqaImagePrefixes[0]",
+        "s3://inferpipe-inputs/tenant-a"))).hasMessageContaining("vqaImagePrefixes");
+    assertThatThrownBy(() -> render(Map.of("gpuConsumer.vqaImagePrefixes[0]",
+        "https://example.com/images/"))).hasMessageContaining("vqaImagePrefixes");
+  }
+
+  static final String METADATA_V4 = "169.254.169.254";
+  static final String METADATA_V6 = "fd00:ec2::254";
+
+  /** Whether {@code cidr} (IPv4 or IPv6) contains {@code address}. */
+  static boolean covers(String cidr, String address) {
+    try {
+      String[] parts = cidr.split("/");
+      byte[] network = InetAddress.getByName(parts[0]).getAddress();
+      byte[] host = InetAddress.getByName(address).getAddress();
+      if (network.length != host.length) {
+        return false;
+      }
+      int bits = network.length * 8;
+      int prefix = parts.length > 1 ? Integer.parseInt(parts[1]) : bits;
+      BigInteger mask = prefix == 0 ? BigInteger.ZERO
+          : BigInteger.ONE.shiftLeft(bits).subtract(BigInteger.ONE)
+              .xor(BigInteger.ONE.shiftLeft(bits - prefix).subtract(BigInteger.ONE));
+      return new BigInteger(1, network).and(mask).equals(new BigInteger(1, host).and(mask));
+    } catch (UnknownHostException e) {
+      throw new AssertionError(cidr, e);
+    }
+  }
+
+  /** Whether one egress peer lets traffic to {@code address} through. */
+  static boolean allows(V1NetworkPolicyPeer peer, String address) {
+    V1IPBlock block = peer.getIpBlock();
+    if (block == null) {
+      return false; // pod and namespace selectors select pods; the metadata address is none
+    }
+    List<String> except = block.getExcept() == null ? List.of() : block.getExcept();
+    return covers(block.getCidr(), address) && except.stream().noneMatch(e -> covers(e, address));
+  }
+
+  @Test
+  void networkPoliciesKeepEveryServiceAwayFromTheInstanceMetadataService() {
+    assertThat(covers("0.0.0.0/0", METADATA_V4)).isTrue();
+    assertThat(covers("::/0", METADATA_V6)).isTrue();
+    assertThat(covers("169.254.169.254/32", "169.254.169.253")).isFalse();
+    List<V1NetworkPolicy> policies = objects(Map.of()).stream()
+        .filter(o -> "NetworkPolicy".equals(o.get("kind")))
+        .map(o -> RenderedManifests.as(o, V1NetworkPolicy.class)).toList();
+    assertThat(policies).hasSize(3);
+    for (String component : COMPONENTS) {
+      V1NetworkPolicy policy = policies.stream()
+          .filter(p -> p.getMetadata().getName().equals("inferpipe-" + component))
+          .findFirst().orElseThrow();
+      assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+          .containsEntry("app.kubernetes.io/component", component);
+      assertThat(policy.getSpec().getPolicyTypes()).as(component)
+          .containsExactlyInAnyOrder("Ingress", "Egress");
+      List<V1NetworkPolicyEgressRule> egress = policy.getSpec().getEgress();
+      assertThat(egress).as(component).isNotEmpty();
+      for (V1NetworkPolicyEgressRule rule : egress) {
+        // A rule without `to` allows every destination, the metadata address included.
+        assertThat(rule.getTo()).as("%s: an egress rule names its destinations", component)
+            .isNotEmpty();
+        for (V1NetworkPolicyPeer peer : rule.getTo()) {
+          assertThat(allows(peer, METADATA_V4)).as("%s allows %s: %s", component, METADATA_V4, peer)
+              .isFalse();
+          assertThat(allows(peer, METADATA_V6)).as("%s allows %s: %s", component, METADATA_V6, peer)
+              .isFalse();
+        }
+      }
+      // What the services need stays reachable: any other address (MSK, S3 and STS over HTTPS,
+      // an external collector) and pods in any namespace (DNS, an in-cluster Kafka or collector).
+      List<V1NetworkPolicyPeer> peers = egress.stream().flatMap(r -> r.getTo().stream()).toList();
+      assertThat(peers).anySatisfy(peer -> {
+        assertThat(peer.getIpBlock()).isNotNull();
+        assertThat(peer.getIpBlock().getCidr()).isEqualTo("0.0.0.0/0");
+        assertThat(peer.getIpBlock().getExcept()).containsExactly("169.254.169.254/32");
+      });
+      assertThat(peers).anySatisfy(peer -> {
+        assertThat(peer.getIpBlock()).isNotNull();
+        assertThat(peer.getIpBlock().getCidr()).isEqualTo("::/0");
+        assertThat(peer.getIpBlock().getExcept()).containsExactly("fd00:ec2::254/128");
+      });
+      for (String address : List.of("10.0.12.7", "52.216.8.1", "2600:1f18::1")) {
+        assertThat(peers).as("%s reaches %s", component, address)
+            .anyMatch(peer -> allows(peer, address));
+      }
+      assertThat(peers).anySatisfy(peer -> {
+        assertThat(peer.getNamespaceSelector()).isNotNull();
+        assertThat(peer.getNamespaceSelector().getMatchLabels()).isNullOrEmpty();
+        assertThat(peer.getNamespaceSelector().getMatchExpressions()).isNullOrEmpty();
+        assertThat(peer.getPodSelector()).isNull();
+      });
+    }
   }
 
   @Test
   void apiKeysAreOnByDefaultFromAMountedSecret() {
-    List<Map<String, Object>> on = RenderedManifests.objects(RenderedManifests.render(CHART, Map.of()));
+    List<Map<String, Object>> on = objects(Map.of());
     V1Container api = container(on, "producer-api");
     assertThat(api.getEnv()).anySatisfy(env -> {
       assertThat(env.getName()).isEqualTo(ApiSettings.API_KEYS_FILE_ENV);
@@ -205,16 +474,15 @@ class HelmChartTest {
     });
     assertThat(api.getVolumeMounts()).anySatisfy(m ->
         assertThat(m.getMountPath()).isEqualTo("/etc/inferpipe/api-keys"));
-    List<Map<String, Object>> off = RenderedManifests.objects(
-        RenderedManifests.render(CHART, Map.of("auth.enabled", false)));
+    List<Map<String, Object>> off = objects(Map.of("auth.enabled", false));
     assertThat(container(off, "producer-api").getEnv())
         .noneMatch(env -> env.getName().equals(ApiSettings.API_KEYS_FILE_ENV));
   }
 
   @Test
   void ingressRoutesTheApiWithTls() {
-    List<Map<String, Object>> objects = RenderedManifests.objects(RenderedManifests.render(CHART,
-        Map.of("producerApi.ingress.enabled", true, "producerApi.ingress.tlsSecret", "api-tls")));
+    List<Map<String, Object>> objects = objects(Map.of("producerApi.ingress.enabled", true,
+        "producerApi.ingress.tlsSecret", "api-tls"));
     V1Ingress ingress = objects.stream().filter(o -> "Ingress".equals(o.get("kind")))
         .map(o -> RenderedManifests.as(o, V1Ingress.class)).findFirst().orElseThrow();
     assertThat(ingress.getSpec().getRules().get(0).getHost()).isEqualTo("inferpipe.example.com");
@@ -223,9 +491,9 @@ class HelmChartTest {
 
   @Test
   void valuesSchemaRejectsAMisspelledOrMistypedValue() {
-    assertThatThrownBy(() -> RenderedManifests.render(CHART, Map.of("gpuConsumer.device", "tpu")))
+    assertThatThrownBy(() -> render(Map.of("gpuConsumer.device", "tpu")))
         .hasMessageContaining("device");
-    assertThatThrownBy(() -> RenderedManifests.render(CHART, Map.of("gpuConsumer.gpuz", 2)))
+    assertThatThrownBy(() -> render(Map.of("gpuConsumer.gpuz", 2)))
         .hasMessageContaining("gpuz");
   }
 

@@ -3,15 +3,22 @@ package dev.inferpipe.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.inferpipe.core.kafka.RecordLimits;
 import java.io.IOException;
+import java.io.StringReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -133,6 +140,103 @@ class TerraformTest {
         .isEqualTo("TLS");
     assertThat(at(msk, "logging_info", "broker_logs", "cloudwatch_logs", "enabled").getAsBoolean())
         .isTrue();
+  }
+
+  @Test
+  void kafkaClusterAcceptsTheRecordsTheServicesWrite() throws IOException {
+    Properties server = new Properties();
+    server.load(new StringReader(at(file("modules/msk/main.tf"), "resource",
+        "aws_msk_configuration", "this", "server_properties").getAsString()));
+    String max = String.valueOf(RecordLimits.MAX_RECORD_BYTES);
+    assertThat(max).isEqualTo("10485760");
+    assertThat(server).containsEntry("message.max.bytes", max)
+        .containsEntry("replica.fetch.max.bytes", max)
+        .containsEntry("auto.create.topics.enable", "false");
+    // Topics made outside the services' provisioner must allow the same size.
+    assertThat(Files.readString(ROOT.resolve("docs/DEPLOY.md")))
+        .contains("max.message.bytes=" + max, "max.request.size", "replica.fetch.max.bytes");
+  }
+
+  /** A statement's list attribute, resolving a {@code ${local.name}} reference to its list. */
+  private static Set<String> list(JsonObject statement, String key, JsonObject locals) {
+    JsonElement value = statement.get(key);
+    if (value == null) {
+      return Set.of();
+    }
+    if (value.isJsonPrimitive()) {
+      String ref = value.getAsString();
+      assertThat(ref).as("%s: a list or ${local.name}", key).matches("\\$\\{local\\.[a-z_]+}");
+      value = locals.get(ref.substring("${local.".length(), ref.length() - 1));
+      assertThat(value).as(ref).isNotNull();
+    }
+    Set<String> items = new HashSet<>();
+    value.getAsJsonArray().forEach(item -> items.add(item.getAsString()));
+    return items;
+  }
+
+  private static List<JsonObject> statements(JsonObject iam, String policy) {
+    JsonArray statements = at(iam, "data", "aws_iam_policy_document", policy).getAsJsonObject()
+        .getAsJsonArray("statement");
+    List<JsonObject> list = new ArrayList<>();
+    statements.forEach(s -> list.add(s.getAsJsonObject()));
+    return list;
+  }
+
+  private static boolean denies(JsonObject statement) {
+    return statement.has("effect") && statement.get("effect").getAsString().equals("Deny");
+  }
+
+  /** Topics (as ${local.topic.x}) a policy allows {@code action} on, and those its Deny spares. */
+  private static void assertTopicBoundary(JsonObject iam, String policy, String action,
+      Set<String> topics) {
+    JsonObject locals = at(iam, "locals").getAsJsonObject();
+    Set<String> allowed = new HashSet<>();
+    List<Set<String>> spared = new ArrayList<>();
+    for (JsonObject statement : statements(iam, policy)) {
+      Set<String> actions = list(statement, "actions", locals);
+      if (!actions.contains(action)) {
+        continue;
+      }
+      if (denies(statement)) {
+        spared.add(list(statement, "not_resources", locals));
+        assertThat(statement.has("resources")).as("%s: a Deny on %s names not_resources", policy,
+            action).isFalse();
+      } else {
+        allowed.addAll(list(statement, "resources", locals));
+      }
+    }
+    Set<String> expected = new HashSet<>();
+    topics.forEach(t -> expected.add("${local.topic." + t + "}"));
+    assertThat(allowed).as("%s: topics with %s", policy, action)
+        .containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(spared).as("%s: one Deny of %s on every other topic", policy, action)
+        .containsExactly(expected);
+  }
+
+  @Test
+  void eachRoleWritesAndReadsExactlyItsOwnTopicsWithIdempotentProducers() {
+    JsonObject iam = file("modules/service-iam/main.tf");
+    Map<String, List<Set<String>>> boundary = Map.of(
+        "producer_api", List.of(Set.of("requests", "status"), Set.of("status")),
+        "gpu_consumer", List.of(Set.of("outputs", "status", "dlq"), Set.of("requests", "status")),
+        "storage_sink", List.of(Set.of("status", "dlq"), Set.of("outputs", "status")));
+    JsonObject locals = at(iam, "locals").getAsJsonObject();
+    boundary.forEach((policy, topics) -> {
+      assertTopicBoundary(iam, policy, "kafka-cluster:WriteData", topics.get(0));
+      assertTopicBoundary(iam, policy, "kafka-cluster:ReadData", topics.get(1));
+      // Every producer is idempotent: WriteDataIdempotently is granted on the cluster.
+      assertThat(statements(iam, policy)).as("%s: WriteDataIdempotently", policy)
+          .anySatisfy(statement -> {
+            assertThat(denies(statement)).isFalse();
+            assertThat(list(statement, "actions", locals))
+                .contains("kafka-cluster:WriteDataIdempotently");
+            assertThat(list(statement, "resources", locals)).containsExactly("${var.msk_cluster_arn}");
+          });
+      for (JsonObject statement : statements(iam, policy)) {
+        assertThat(list(statement, "actions", locals)).as("%s: no wildcard actions", policy)
+            .noneMatch(a -> a.contains("*"));
+      }
+    });
   }
 
   @Test

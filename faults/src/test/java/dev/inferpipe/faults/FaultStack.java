@@ -82,12 +82,16 @@ final class FaultStack implements AutoCloseable {
     }
   }
 
+  /** The deployment keys every service of this stack shares. */
+  final Map<String, String> keys = dev.inferpipe.core.config.DeploymentKeys.randomEnv();
+
   /** The wiring every service gets, plus {@code extra}. */
   Map<String, String> env(Map<String, String> extra) {
     Map<String, String> env = new HashMap<>();
     env.put("KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers());
     env.putAll(s3.clientEnv());
     env.put("INFERPIPE_S3_BUCKET", BUCKET);
+    env.putAll(keys);
     env.putAll(extra);
     return env;
   }

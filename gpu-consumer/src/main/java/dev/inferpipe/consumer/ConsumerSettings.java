@@ -1,6 +1,7 @@
 package dev.inferpipe.consumer;
 
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
+import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
@@ -15,6 +16,11 @@ import java.util.List;
  * @param modelRoot {@code classpath:models/}, a directory, or {@code s3://bucket/prefix/}
  * @param device {@code auto} (GPU when DJL sees one), {@code cpu} or {@code gpu}
  * @param vqaBudget time allowed for VQA generation and decoding before the fallback applies
+ * @param directPublish whether request records without the API's signature (published by any
+ *     other Kafka client) are run at all
+ * @param directTenant the tenant such records run as (never read from a header)
+ * @param vqaImagePrefixes {@code s3://bucket/prefix/} entries VQA images may be read from; an
+ *     entry may name {@code {tenant}}; empty refuses every {@code s3://} image
  */
 public record ConsumerSettings(
     String groupId,
@@ -26,6 +32,10 @@ public record ConsumerSettings(
     String device,
     StepTelemetry stepTelemetry,
     Duration vqaBudget,
+    boolean directPublish,
+    String directTenant,
+    List<String> vqaImagePrefixes,
+    DeploymentKeys keys,
     KafkaSettings kafka,
     Topics topics,
     S3Settings s3) {
@@ -38,6 +48,9 @@ public record ConsumerSettings(
   public static final String DEVICE_ENV = "INFERPIPE_DEVICE";
   public static final String VQA_BUDGET_ENV = "INFERPIPE_VQA_BUDGET";
   public static final String STEP_TELEMETRY_ENV = "INFERPIPE_STEP_TELEMETRY";
+  public static final String DIRECT_PUBLISH_ENV = "INFERPIPE_DIRECT_PUBLISH";
+  public static final String DIRECT_TENANT_ENV = "INFERPIPE_DIRECT_TENANT";
+  public static final String VQA_IMAGE_PREFIXES_ENV = "INFERPIPE_VQA_IMAGE_PREFIXES";
 
   public static ConsumerSettings from(Env env) {
     return new ConsumerSettings(
@@ -51,6 +64,10 @@ public record ConsumerSettings(
         env.string(DEVICE_ENV, "auto"),
         StepTelemetry.parse(env.string(STEP_TELEMETRY_ENV, "spans")),
         env.duration(VQA_BUDGET_ENV, Duration.ofSeconds(2)),
+        env.bool(DIRECT_PUBLISH_ENV, true),
+        env.string(DIRECT_TENANT_ENV, "external"),
+        env.list(VQA_IMAGE_PREFIXES_ENV, List.of()),
+        DeploymentKeys.from(env),
         KafkaSettings.from(env),
         Topics.from(env),
         S3Settings.from(env));

@@ -12,7 +12,11 @@ import dev.inferpipe.core.http.ManagementServer;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.consumer.pipeline.S3ImageReader;
+import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.kafka.AckedSender;
+import dev.inferpipe.core.kafka.RecordLimits;
+import dev.inferpipe.core.kafka.RecordSigner;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.kafka.StatusTable;
@@ -75,32 +79,35 @@ public final class GpuConsumer implements AutoCloseable {
         ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
         ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
+        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, RecordLimits.MAX_RECORD_BYTES,
         // A job may sample for minutes; the group must not evict the consumer meanwhile.
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis(),
         // Kafka warns when idle connections may close during a poll interval this long.
         ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(15).plusMinutes(1).toMillis()));
     this.producer = kafka.producer("results", Map.of(
         ProducerConfig.LINGER_MS_CONFIG, 0,
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, RecordLimits.MAX_RECORD_BYTES));
     this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
-    JobProcessor processor = new JobProcessor(telemetry.openTelemetry(), telemetry.meterRegistry(),
-        new AckedSender(producer, settings.topics(), codec, statuses::put),
-        settings.topics(), settings.s3(), settings.groupId(), codec, new JobValidator(codec, catalog),
+    Fingerprints fingerprints = new Fingerprints(settings.keys().hashKey());
+    S3ImageReader images = new S3ImageReader(s3, settings.vqaImagePrefixes());
+    AckedSender sender = new AckedSender(producer, settings.topics(), codec, statuses::put);
+    JobProcessor processor = new JobProcessor(new JobProcessor.Parts(telemetry.openTelemetry(),
+        telemetry.meterRegistry(), sender, settings.topics(), settings.s3(), settings.groupId(),
+        codec, new JobValidator(codec, catalog, fingerprints),
         new JobDefaults(new SecureRandom()::nextLong), models,
         new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
             telemetry.meterRegistry()),
         new VqaPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
-            telemetry.meterRegistry(),
-            uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
-            settings.vqaBudget(), System::nanoTime),
-        Clock.systemUTC(),
-        jobId -> statuses.get(jobId));
+            telemetry.meterRegistry(), images::read, settings.vqaBudget(), System::nanoTime),
+        Clock.systemUTC(), statuses, new RecordSigner(settings.keys().signingKey()), fingerprints,
+        new JobProcessor.DirectPublishing(settings.directPublish(), settings.directTenant())));
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
     this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().requests(),
-        this::preloadModels, processor::process);
+        this::preloadModels, processor::process, processor::poison);
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
-        () -> modelsReady && loop.isReady());
+        () -> modelsReady && loop.isReady() && statuses.isHealthy(),
+        () -> loop.isAlive() && statuses.isAlive());
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */

@@ -59,6 +59,7 @@ class GpuConsumerIT {
 
   private final JobCodec codec = new JobCodec();
   private final Topics topics = Topics.defaults();
+  private final Map<String, String> keys = dev.inferpipe.core.config.DeploymentKeys.randomEnv();
   private final InMemorySpanExporter spans = InMemorySpanExporter.create();
   private EmbeddedKafka kafka;
   private EmbeddedS3 s3;
@@ -74,9 +75,10 @@ class GpuConsumerIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
     }
-    Env env = Env.of(s3.clientEnv()).with(Map.of(
+    Env env = Env.of(s3.clientEnv()).with(keys).with(Map.of(
         "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
         "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_VQA_IMAGE_PREFIXES", "s3://scenes/",
         "INFERPIPE_DEVICE", "cpu"));
     telemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env)
         .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();

@@ -3,6 +3,7 @@ package dev.inferpipe.local;
 import dev.inferpipe.api.ProducerApi;
 import dev.inferpipe.consumer.GpuConsumer;
 import dev.inferpipe.sink.StorageSink;
+import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.kafka.TopicProvisioner;
@@ -91,6 +92,10 @@ public final class LocalStack implements AutoCloseable {
     wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
     wiring.put("INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(settings.consumerPort()));
     wiring.put("INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(settings.sinkPort()));
+    if (env.get(DeploymentKeys.SIGNING_KEY_ENV).isEmpty()
+        || env.get(DeploymentKeys.HASH_KEY_ENV).isEmpty()) {
+      wiring.putAll(LocalKeys.loadOrCreate(settings.dataDir().resolve("keys.properties")));
+    }
     return env.with(wiring);
   }
 

@@ -1,5 +1,6 @@
 package dev.inferpipe.api;
 
+import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
@@ -14,6 +15,11 @@ import java.util.Optional;
  *
  * @param maxBodyBytes requests above this get 413 (a 4 MiB image as base64 plus the job fits)
  * @param publishTimeout how long a submission may wait for Kafka before answering 503
+ * @param traceContext what a client's {@code traceparent} does: {@code continue} (the job's
+ *     trace is the client's), {@code link} (a new trace, linked to the client's: a public API
+ *     must not let callers choose the trace they join), or {@code auto} (link when API keys are
+ *     on, continue when they are off)
+ * @param keys the record-signing and hashing keys
  */
 public record ApiSettings(
     int port,
@@ -22,6 +28,8 @@ public record ApiSettings(
     List<String> models,
     Optional<Path> modelDir,
     Optional<Path> apiKeysFile,
+    String traceContext,
+    DeploymentKeys keys,
     KafkaSettings kafka,
     Topics topics,
     S3Settings s3) {
@@ -33,6 +41,7 @@ public record ApiSettings(
   public static final String MODEL_DIR_ENV = "INFERPIPE_MODEL_DIR";
   /** A JSON file of hashed API keys; without it the API runs unauthenticated (local default). */
   public static final String API_KEYS_FILE_ENV = "INFERPIPE_API_KEYS_FILE";
+  public static final String TRACE_CONTEXT_ENV = "INFERPIPE_API_TRACE_CONTEXT";
   public static final List<String> DEFAULT_MODELS =
       List.of("tiny-shapes-diffusion", "tiny-shapes-vqa");
 
@@ -44,8 +53,24 @@ public record ApiSettings(
         env.list(MODELS_ENV, DEFAULT_MODELS),
         env.get(MODEL_DIR_ENV).map(Path::of),
         env.get(API_KEYS_FILE_ENV).map(Path::of),
+        traceContext(env.string(TRACE_CONTEXT_ENV, "auto")),
+        DeploymentKeys.from(env),
         KafkaSettings.from(env),
         Topics.from(env),
         S3Settings.from(env));
+  }
+
+  /** Whether the SERVER span continues a client's trace (else it links to it). */
+  public boolean continuesClientTrace() {
+    return traceContext.equals("continue")
+        || (traceContext.equals("auto") && apiKeysFile.isEmpty());
+  }
+
+  private static String traceContext(String value) {
+    if (!List.of("auto", "link", "continue").contains(value)) {
+      throw new IllegalArgumentException(TRACE_CONTEXT_ENV + " must be auto, link or continue, got '"
+          + value + "'");
+    }
+    return value;
   }
 }

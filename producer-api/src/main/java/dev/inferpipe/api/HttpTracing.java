@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
@@ -16,12 +18,16 @@ import io.opentelemetry.semconv.HttpAttributes;
 import io.opentelemetry.semconv.UrlAttributes;
 import io.opentelemetry.semconv.UserAgentAttributes;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Wraps a route handler in an HTTP SERVER span (continuing a W3C {@code traceparent} sent by the
- * client, per the HTTP semantic conventions) and an {@code http_server_requests_seconds} timer.
- * Handlers answer errors themselves, so the status code is final when the span ends.
+ * Wraps a route handler in the route table's policy: authentication first ({@code admit}, which
+ * answers 401 / 403 itself; such a request is timed but gets no span, so nothing about it is
+ * traced or stored), then an HTTP SERVER span and an {@code http_server_requests_seconds} timer.
+ * A client's W3C {@code traceparent} is continued, or only linked: a public API must not let a
+ * caller pick the trace its spans join. Handlers answer errors themselves, so the status code is
+ * final when the span ends.
  */
 final class HttpTracing {
   private static final TextMapGetter<Context> HEADERS = new TextMapGetter<>() {
@@ -39,19 +45,42 @@ final class HttpTracing {
   private final OpenTelemetry openTelemetry;
   private final Tracer tracer;
   private final MeterRegistry registry;
+  private final Predicate<Context> admit;
+  private final boolean continueClientTrace;
 
-  HttpTracing(OpenTelemetry openTelemetry, MeterRegistry registry) {
+  /**
+   * @param admit authenticates a request (answering it when refused)
+   * @param continueClientTrace parent the SERVER span on the client's context; else link to it
+   */
+  HttpTracing(OpenTelemetry openTelemetry, MeterRegistry registry, Predicate<Context> admit,
+      boolean continueClientTrace) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.api");
     this.registry = registry;
+    this.admit = admit;
+    this.continueClientTrace = continueClientTrace;
   }
 
   Handler traced(String method, String route, Handler handler) {
     return ctx -> {
-      io.opentelemetry.context.Context parent = openTelemetry.getPropagators()
+      long admitStart = System.nanoTime();
+      if (!admit.test(ctx)) {
+        time(method, route, ctx.statusCode(), admitStart);
+        return;
+      }
+      io.opentelemetry.context.Context client = openTelemetry.getPropagators()
           .getTextMapPropagator().extract(io.opentelemetry.context.Context.root(), ctx, HEADERS);
-      Span span = tracer.spanBuilder(method + " " + route)
-          .setParent(parent)
+      SpanBuilder builder = tracer.spanBuilder(method + " " + route);
+      if (continueClientTrace) {
+        builder.setParent(client);
+      } else {
+        builder.setNoParent();
+        SpanContext linked = Span.fromContext(client).getSpanContext();
+        if (linked.isValid()) {
+          builder.addLink(linked);
+        }
+      }
+      Span span = builder
           .setSpanKind(SpanKind.SERVER)
           .setAttribute(HttpAttributes.HTTP_REQUEST_METHOD, method)
           .setAttribute(HttpAttributes.HTTP_ROUTE, route)
@@ -77,15 +106,19 @@ final class HttpTracing {
           span.setStatus(StatusCode.ERROR);
         }
         span.end();
-        Timer.builder("http.server.requests")
-            .description("HTTP requests served by producer-api")
-            .tags(List.of(
-                io.micrometer.core.instrument.Tag.of("method", method),
-                io.micrometer.core.instrument.Tag.of("route", route),
-                io.micrometer.core.instrument.Tag.of("status", Integer.toString(status))))
-            .register(registry)
-            .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        time(method, route, status, start);
       }
     };
+  }
+
+  private void time(String method, String route, int status, long startNanos) {
+    Timer.builder("http.server.requests")
+        .description("HTTP requests served by producer-api")
+        .tags(List.of(
+            io.micrometer.core.instrument.Tag.of("method", method),
+            io.micrometer.core.instrument.Tag.of("route", route),
+            io.micrometer.core.instrument.Tag.of("status", Integer.toString(status))))
+        .register(registry)
+        .record(System.nanoTime() - startNanos, TimeUnit.NANOSECONDS);
   }
 }

@@ -3,6 +3,11 @@ package dev.inferpipe.api;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.kafka.HeaderNames;
 import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.kafka.RecordLimits;
+import dev.inferpipe.core.kafka.RecordSigner;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import java.time.Duration;
 import java.util.Map;
 import java.util.function.Supplier;
@@ -30,26 +35,31 @@ final class JobPublisher implements AutoCloseable {
   private final Supplier<Producer<String, byte[]>> factory;
   private final Topics topics;
   private final Duration timeout;
+  private final RecordSigner signer;
   private Producer<String, byte[]> producer;
 
-  JobPublisher(KafkaClients kafka, Topics topics, String transactionalId, Duration timeout) {
+  /** @param signer signs every request record, so workers can tell it from a direct publication */
+  JobPublisher(KafkaClients kafka, Topics topics, String transactionalId, Duration timeout,
+      RecordSigner signer) {
     this.topics = topics;
     this.timeout = timeout;
+    this.signer = signer;
     long timeoutMs = timeout.toMillis();
     this.factory = () -> kafka.producer("api", Map.of(
         ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId,
         ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs,
         ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(1000, timeoutMs / 2),
         ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) Math.max(2000, timeoutMs),
-        ProducerConfig.LINGER_MS_CONFIG, 0));
+        ProducerConfig.LINGER_MS_CONFIG, 0,
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, RecordLimits.MAX_RECORD_BYTES));
   }
 
   /**
    * @param enqueuedAtMs the acceptance time; the consumer's queue.wait span starts here
    * @param tenant the submitting key's tenant, carried to every later status; null without keys
    */
-  synchronized void publish(String jobId, byte[] job, String requestSha256, long enqueuedAtMs,
-      byte[] queuedStatus, String tenant) throws PublishFailedException {
+  synchronized RecordMetadata publish(String jobId, byte[] job, String requestSha256,
+      long enqueuedAtMs, byte[] queuedStatus, String tenant) throws PublishFailedException {
     try {
       Producer<String, byte[]> p = producer();
       p.beginTransaction();
@@ -59,9 +69,18 @@ final class JobPublisher implements AutoCloseable {
       if (tenant != null) {
         HeaderNames.put(requestHeaders, HeaderNames.TENANT, tenant);
       }
+      HeaderNames.put(requestHeaders, HeaderNames.SIGNATURE,
+          signer.sign(jobId, requestSha256, tenant, job));
       p.send(new ProducerRecord<>(topics.requests(), null, jobId, job, requestHeaders));
-      p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
+      Future<RecordMetadata> status =
+          p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
       p.commitTransaction();
+      return status.get(); // complete: commit flushed it
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PublishFailedException("interrupted while publishing a job", e);
+    } catch (ExecutionException e) {
+      throw new PublishFailedException("Kafka did not accept the job: " + e.getCause(), e);
     } catch (RuntimeException e) {
       discardTransaction(e);
       throw new PublishFailedException(
@@ -69,13 +88,25 @@ final class JobPublisher implements AutoCloseable {
     }
   }
 
-  /** Publishes one status event (e.g. CANCELLED), with the same failure handling as a job. */
-  synchronized void publishStatus(String jobId, byte[] status) throws PublishFailedException {
+  /**
+   * Publishes one status event (e.g. CANCELLED), with the same failure handling as a job.
+   *
+   * @return where it landed, for {@link dev.inferpipe.core.kafka.StatusTable#awaitApplied}
+   */
+  synchronized RecordMetadata publishStatus(String jobId, byte[] status)
+      throws PublishFailedException {
     try {
       Producer<String, byte[]> p = producer();
       p.beginTransaction();
-      p.send(new ProducerRecord<>(topics.status(), null, jobId, status, baseHeaders()));
+      Future<RecordMetadata> sent =
+          p.send(new ProducerRecord<>(topics.status(), null, jobId, status, baseHeaders()));
       p.commitTransaction();
+      return sent.get(); // complete: commit flushed it
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new PublishFailedException("interrupted while publishing a status", e);
+    } catch (ExecutionException e) {
+      throw new PublishFailedException("Kafka did not accept the status: " + e.getCause(), e);
     } catch (RuntimeException e) {
       discardTransaction(e);
       throw new PublishFailedException(

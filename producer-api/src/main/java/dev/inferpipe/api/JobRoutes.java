@@ -53,6 +53,26 @@ final class JobRoutes {
     this.limiter = limiter;
   }
 
+  private static final String CALLER = "inferpipe.caller";
+
+  /**
+   * The route table's authentication step, run before a request is traced: true with the caller
+   * stored on the request, or false after answering 401 / 403 (nothing is recorded for it then).
+   */
+  boolean admit(Context ctx) {
+    Optional<Caller> caller = authenticate(ctx);
+    caller.ifPresent(c -> ctx.attribute(CALLER, c));
+    return caller.isPresent();
+  }
+
+  private static Caller caller(Context ctx) {
+    Caller caller = ctx.attribute(CALLER);
+    if (caller == null) {
+      throw new IllegalStateException("route not behind admit()");
+    }
+    return caller;
+  }
+
   /** Answers 401 / 403 and returns empty unless the request carries a valid key (when keys are on). */
   private Optional<Caller> authenticate(Context ctx) {
     if (keys.isEmpty()) {
@@ -84,11 +104,8 @@ final class JobRoutes {
 
   /** POST /v1/jobs */
   void submit(Context ctx) {
-    Optional<Caller> caller = authenticate(ctx);
-    if (caller.isEmpty()) {
-      return;
-    }
-    if (caller.get().key().isPresent() && !withinLimits(ctx, caller.get().key().get())) {
+    Caller caller = caller(ctx);
+    if (caller.key().isPresent() && !withinLimits(ctx, caller.key().get())) {
       return;
     }
     long declared = ctx.contentLength();
@@ -115,7 +132,7 @@ final class JobRoutes {
       return;
     }
     try {
-      SubmitResult result = submitter.submit(body, caller.get().tenant());
+      SubmitResult result = submitter.submit(body, caller.tenant());
       JobStatus status = result.status();
       count(result.duplicate() ? "duplicate" : "accepted", "");
       ctx.header("Location", statusUrl(status.jobId()));
@@ -173,9 +190,20 @@ final class JobRoutes {
           "the job already ended " + found.get().status() + "; nothing to cancel"));
       return;
     }
+    if (found.get().status() == JobState.STORING) {
+      ApiResponses.error(ctx, 409, ApiError.of("JOB_STORING",
+          "the job's output is being stored; it can no longer be cancelled"));
+      return;
+    }
     try {
-      JobStatus cancelled = submitter.cancel(found.get().jobId()).orElseThrow();
-      ApiResponses.json(ctx, 202, cancelled);
+      JobStatus verdict = submitter.cancel(found.get().jobId()).orElseThrow();
+      if (verdict.status() != JobState.CANCELLED) {
+        // The sink claimed the output, or the job ended, before the cancel reached the topic.
+        ApiResponses.error(ctx, 409, ApiError.of("JOB_" + verdict.status().name(),
+            "the job is " + verdict.status() + "; the cancel came too late"));
+        return;
+      }
+      ApiResponses.json(ctx, 202, verdict);
     } catch (PublishFailedException e) {
       ctx.header("Retry-After", "5");
       ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
@@ -205,7 +233,7 @@ final class JobRoutes {
       return;
     }
     Optional<S3Uri> location = S3Uri.parse(status.outputLocation());
-    if (location.isEmpty() || !links.canSign(location.get())) {
+    if (location.isEmpty() || !links.canSign(location.get(), status.jobId())) {
       ApiResponses.error(ctx, 500, ApiError.of("INTERNAL",
           "the job's output location is not in the output bucket"));
       return;
@@ -242,10 +270,7 @@ final class JobRoutes {
 
   /** The caller's job with the path's id; another tenant's job is answered like no job (404). */
   private Optional<JobStatus> find(Context ctx) {
-    Optional<Caller> caller = authenticate(ctx);
-    if (caller.isEmpty()) {
-      return Optional.empty();
-    }
+    Caller caller = caller(ctx);
     String jobId = ctx.pathParam("id");
     if (!JobId.isValid(jobId)) {
       ApiResponses.error(ctx, 400, new ApiError(ErrorCode.INVALID_JOB.name(), "invalid job id",
@@ -253,8 +278,7 @@ final class JobRoutes {
       return Optional.empty();
     }
     Optional<JobStatus> status = store.get(jobId)
-        .filter(s -> caller.get().key().isEmpty()
-            || java.util.Objects.equals(s.tenant(), caller.get().tenant()));
+        .filter(s -> caller.key().isEmpty() || java.util.Objects.equals(s.tenant(), caller.tenant()));
     if (status.isEmpty()) {
       ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no job '" + jobId + "'"));
     }

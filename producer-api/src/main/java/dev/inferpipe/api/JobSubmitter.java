@@ -9,7 +9,8 @@ import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.job.JobValidator;
-import dev.inferpipe.core.job.Sha256;
+import dev.inferpipe.core.job.Fingerprints;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import dev.inferpipe.core.job.Txt2ImgInput;
 import dev.inferpipe.core.job.ValidatedJob;
 import io.opentelemetry.api.trace.Span;
@@ -35,11 +36,13 @@ final class JobSubmitter {
   private final StatusTable store;
   private final S3Settings s3;
   private final Clock clock;
+  private final Fingerprints fingerprints;
   // Check-then-publish of one job_id must not interleave with another submission of that id.
   private final Object submitLock = new Object();
 
   JobSubmitter(JobValidator validator, JobDefaults defaults, JobCodec codec, JobPublisher publisher,
-      StatusTable store, S3Settings s3, Clock clock) {
+      StatusTable store, S3Settings s3, Clock clock, Fingerprints fingerprints) {
+    this.fingerprints = fingerprints;
     this.validator = validator;
     this.defaults = defaults;
     this.codec = codec;
@@ -64,9 +67,9 @@ final class JobSubmitter {
           ? Span.current().getSpanContext().getTraceId() : null;
       JobStatus queued = JobStatus.queued(
           job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant);
-      publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(), now.toEpochMilli(),
-          codec.encode(queued), tenant);
-      store.put(queued);
+      RecordMetadata where = publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(),
+          now.toEpochMilli(), codec.encode(queued), tenant);
+      store.put(queued, where);
       logAccepted(job);
       return new SubmitResult(queued, false);
     }
@@ -74,24 +77,48 @@ final class JobSubmitter {
 
   /**
    * Marks a queued or running job CANCELLED on the status topic. The consumer skips it if it has
-   * not started, or stops it between sampling steps.
+   * not started, or stops it between sampling steps. Once the sink has claimed the output
+   * (STORING) the store wins: the cancel is refused, and a CANCELLED that raced the claim onto
+   * the topic is void for every reader. The answer is read back from the topic, so it is the
+   * verdict every status table reaches.
    *
-   * @return the job's status afterwards, or empty when no such job is known
+   * @return the job's status afterwards (CANCELLED when the cancel won), or empty when no such
+   *     job is known
    */
   Optional<JobStatus> cancel(String jobId) throws PublishFailedException {
     synchronized (submitLock) {
       Optional<JobStatus> current = store.get(jobId);
-      if (current.isEmpty() || current.get().status().isTerminal()) {
+      if (current.isEmpty() || current.get().status().isTerminal()
+          || current.get().status() == JobState.STORING) {
         return current;
       }
       JobStatus cancelled = current.get().ended(JobState.CANCELLED, null, clock.instant());
-      publisher.publishStatus(jobId, codec.encode(cancelled));
-      store.put(cancelled);
+      RecordMetadata where = publisher.publishStatus(jobId, codec.encode(cancelled));
+      store.put(cancelled, where);
+      if (!store.awaitApplied(where, READ_BACK_TIMEOUT)) {
+        log.atWarn().addKeyValue("event", "job.cancel_unconfirmed").addKeyValue("job_id", jobId)
+            .log("the status table did not read the cancel back in time");
+      }
+      if (store.needsRepair(jobId)) {
+        // A terminal status beat the cancel onto the topic; keep it the last event.
+        store.get(jobId).ifPresent(winner -> {
+          try {
+            publisher.publishStatus(jobId, codec.encode(winner));
+          } catch (PublishFailedException e) {
+            log.atWarn().addKeyValue("event", "status.repair_failed").addKeyValue("job_id", jobId)
+                .log("could not republish the winning status: {}", e.getMessage());
+          }
+        });
+      }
+      Optional<JobStatus> verdict = store.get(jobId);
       log.atInfo().addKeyValue("event", "job.cancel_requested").addKeyValue("job_id", jobId)
-          .addKeyValue("status", current.get().status().name()).log("job cancelled");
-      return Optional.of(cancelled);
+          .addKeyValue("status", verdict.map(s -> s.status().name()).orElse("UNKNOWN"))
+          .log("cancel requested");
+      return verdict;
     }
   }
+
+  static final java.time.Duration READ_BACK_TIMEOUT = java.time.Duration.ofSeconds(5);
 
   private Optional<SubmitResult> earlierSubmission(ValidatedJob valid, String tenant)
       throws JobIdConflictException {
@@ -111,14 +138,14 @@ final class JobSubmitter {
     return Optional.of(new SubmitResult(existing.get(), true));
   }
 
-  private static void logAccepted(Job job) {
+  private void logAccepted(Job job) {
     LoggingEventBuilder event = log.atInfo()
         .addKeyValue("event", "job.accepted")
         .addKeyValue("job_id", job.jobId())
         .addKeyValue("task", job.task().wireName())
         .addKeyValue("model_id", job.modelId());
     if (job.input() instanceof Txt2ImgInput in) {
-      event = event.addKeyValue("prompt_hash", Sha256.hex(in.prompt()))
+      event = event.addKeyValue("prompt_hash", fingerprints.promptHash(in.prompt()))
           .addKeyValue("sampler", in.sampler())
           .addKeyValue("steps", in.steps())
           .addKeyValue("cfg_scale", in.cfgScale())

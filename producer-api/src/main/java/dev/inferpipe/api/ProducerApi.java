@@ -5,7 +5,9 @@ import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobValidator;
+import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.kafka.RecordSigner;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Logging;
@@ -59,18 +61,21 @@ public final class ProducerApi implements AutoCloseable {
     Admin admin = kafka.admin(Map.of());
     StatusTable store = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     JobPublisher publisher = new JobPublisher(kafka, settings.topics(),
-        SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout());
+        SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout(),
+        new RecordSigner(settings.keys().signingKey()));
+    Fingerprints fingerprints = new Fingerprints(settings.keys().hashKey());
     ResultLinks links = new ResultLinks(new S3Clients(settings.s3(), env).presigner(),
         settings.s3().bucket(), settings.s3().presignTtl());
-    JobSubmitter submitter = new JobSubmitter(new JobValidator(codec, models),
+    JobSubmitter submitter = new JobSubmitter(new JobValidator(codec, models, fingerprints),
         new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),
-        Clock.systemUTC());
+        Clock.systemUTC(), fingerprints);
     JobRoutes routes = new JobRoutes(submitter, store, links, settings.maxBodyBytes(),
         telemetry.meterRegistry(), spanStore,
         settings.apiKeysFile().map(file -> ApiKeys.load(file, codec)),
         new RateLimiter(System::nanoTime));
     KafkaHealth kafkaHealth = new KafkaHealth(admin);
-    HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry());
+    HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry(),
+        routes::admit, settings.continuesClientTrace());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);
 
     Javalin server = Javalin.create(config -> {
@@ -85,9 +90,10 @@ public final class ProducerApi implements AutoCloseable {
           tracing.traced("GET", "/v1/jobs/{id}/result", routes::result));
       config.routes.get("/v1/jobs/{id}/trace",
           tracing.traced("GET", "/v1/jobs/{id}/trace", routes::trace));
-      config.routes.get("/healthz", ctx -> ApiResponses.json(ctx, 200, Map.of("status", "ok")));
+      config.routes.get("/healthz", ctx -> ApiResponses.json(ctx, store.isAlive() ? 200 : 503,
+          Map.of("status", store.isAlive() ? "ok" : "status table stopped")));
       config.routes.get("/readyz", ctx -> {
-        boolean caughtUp = store.isCaughtUp();
+        boolean caughtUp = store.isCaughtUp() && store.isHealthy();
         boolean kafkaUp = kafkaHealth.isReachable();
         ApiResponses.json(ctx, caughtUp && kafkaUp ? 200 : 503, Map.of(
             "ready", caughtUp && kafkaUp, "kafka", kafkaUp, "status_store_caught_up", caughtUp));

@@ -20,9 +20,18 @@ final class ResultLinks implements AutoCloseable {
     return ttl;
   }
 
-  /** Only objects in the configured output bucket are ever signed. */
-  boolean canSign(S3Uri location) {
-    return location.bucket().equals(bucket);
+  /** Object names a job may have under {@code outputs/<job_id>/}; nothing else is ever signed. */
+  static final java.util.Set<String> JOB_FILES = java.util.Set.of("image.png", "answer.json",
+      "result.json");
+
+  /**
+   * Only {@code outputs/<job_id>/{image.png,answer.json,result.json}} of this job in the output
+   * bucket: a status naming any other key (a forged or corrupted event) gets no link.
+   */
+  boolean canSign(S3Uri location, String jobId) {
+    String prefix = "outputs/" + jobId + "/";
+    return location.bucket().equals(bucket) && location.key().startsWith(prefix)
+        && JOB_FILES.contains(location.key().substring(prefix.length()));
   }
 
   String presignGet(S3Uri location) {

@@ -36,6 +36,8 @@ final class ApiTestStack implements AutoCloseable {
   ProducerApi api;
 
   private final Map<String, String> extraEnv;
+  /** The deployment keys; kept across API restarts, like a Secret. */
+  final Map<String, String> keys = dev.inferpipe.core.config.DeploymentKeys.randomEnv();
 
   ApiTestStack(Path dir) throws InterruptedException {
     this(dir, Map.of());
@@ -59,6 +61,7 @@ final class ApiTestStack implements AutoCloseable {
     env.put("INFERPIPE_API_PUBLISH_TIMEOUT", "3s");
     env.putAll(s3.clientEnv());
     env.put("INFERPIPE_S3_BUCKET", BUCKET);
+    env.putAll(keys);
     env.putAll(extraEnv);
     return Env.of(env);
   }

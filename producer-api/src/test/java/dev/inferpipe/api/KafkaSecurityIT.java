@@ -89,6 +89,7 @@ class KafkaSecurityIT {
     env.put(KafkaSettings.SSL_TRUSTSTORE_PASSWORD_ENV, tls.truststorePassword());
     env.put("INFERPIPE_API_PORT", "0");
     env.put("INFERPIPE_API_PUBLISH_TIMEOUT", "5s");
+    env.putAll(dev.inferpipe.core.config.DeploymentKeys.randomEnv());
     env.put("INFERPIPE_S3_ENDPOINT", "http://127.0.0.1:9");
     env.put("INFERPIPE_S3_PATH_STYLE", "true");
     return Env.of(env);

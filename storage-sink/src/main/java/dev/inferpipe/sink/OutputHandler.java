@@ -11,6 +11,9 @@ import dev.inferpipe.core.job.OutputMetadata;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.HeadersPropagation;
 import dev.inferpipe.core.kafka.MessagingAttributes;
+import dev.inferpipe.core.kafka.RecordLimits;
+import dev.inferpipe.core.kafka.SendFailedException;
+import dev.inferpipe.core.kafka.StatusTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
@@ -19,28 +22,41 @@ import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import java.time.Clock;
-import java.time.Instant;
+import java.time.Duration;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Stores one output: the object ({@code image.png} / {@code answer.json}), then
- * {@code result.json}, then the SUCCEEDED status. If S3 stays down past the retry bound, the job
- * becomes FAILED ({@code UNAVAILABLE}) and the output goes to the DLQ; an output is never dropped.
- * An output for a job that already has a terminal status (a redelivery after a crash between the
- * status and the offset commit, or a duplicate job) is skipped, so each job ends exactly once.
+ * Stores one output: claims it (STORING), writes the object ({@code image.png} /
+ * {@code answer.json}), then {@code result.json}, then publishes SUCCEEDED. If S3 stays down past
+ * the retry bound, the job becomes FAILED ({@code UNAVAILABLE}) and the output goes to the DLQ;
+ * an output is never dropped.
+ *
+ * <p>The outputs topic is not believed blindly. Only outputs of known, unfinished jobs whose
+ * request hash matches the status table are stored; tenant and hash come from the table, the
+ * content type from the file name (and the bytes must be what the name says), and the inline
+ * VQA answer from the stored {@code answer.json}. Anything else is dead-lettered untouched.
+ *
+ * <p><b>Cancel versus store, one winner.</b> The sink publishes STORING and reads the status topic
+ * back up to it. A CANCELLED before it wins: the output is not stored. A CANCELLED after it is
+ * void (every status table ignores it) and the API answers that cancel with 409.
  */
 final class OutputHandler {
   private static final Logger log = LoggerFactory.getLogger(OutputHandler.class);
-  /** Object names the sink writes; anything else in the metadata is refused. */
-  private static final Set<String> OUTPUT_FILES = Set.of("image.png", "answer.json");
+  /** Object names the sink writes, with the content type each is stored under. */
+  private static final Map<String, String> OUTPUT_FILES = Map.of(
+      "image.png", "image/png", "answer.json", "application/json");
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  /** How long to wait for the status table to reach an event the output or this sink names. */
+  static final Duration READ_BACK_TIMEOUT = Duration.ofSeconds(10);
 
   private final OpenTelemetry openTelemetry;
   private final Tracer tracer;
@@ -51,12 +67,12 @@ final class OutputHandler {
   private final String consumerGroup;
   private final JobCodec codec;
   private final Clock clock;
-  private final Function<String, Optional<JobStatus>> knownStatus;
+  private final StatusTable statuses;
 
-  /** @param knownStatus a job's latest status on the status topic, including this sink's writes */
+  /** @param statuses the status table, including this sink's writes */
   OutputHandler(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
       ObjectWriter writer, S3Settings s3, String consumerGroup, JobCodec codec, Clock clock,
-      Function<String, Optional<JobStatus>> knownStatus) {
+      StatusTable statuses) {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.sink");
     this.registry = registry;
@@ -66,7 +82,7 @@ final class OutputHandler {
     this.consumerGroup = consumerGroup;
     this.codec = codec;
     this.clock = clock;
-    this.knownStatus = knownStatus;
+    this.statuses = statuses;
   }
 
   void handle(ConsumerRecord<String, byte[]> record) throws InterruptedException {
@@ -82,51 +98,100 @@ final class OutputHandler {
       }
       MDC.put("job_id", meta.jobId());
       process.setAttribute("job.id", meta.jobId());
-      Optional<JobStatus> ended = knownStatus.apply(meta.jobId())
-          .filter(s -> s.status().isTerminal());
-      if (ended.isPresent()) {
+      if (meta.runningPartition() != null && meta.runningOffset() != null
+          && meta.runningPartition() >= 0 && meta.runningOffset() >= 0) {
+        statuses.awaitApplied(meta.runningPartition(), meta.runningOffset(), READ_BACK_TIMEOUT);
+      }
+      Optional<JobStatus> known = statuses.get(meta.jobId());
+      if (known.isEmpty()) {
+        refuse(process, record, ErrorCode.UNKNOWN_JOB,
+            "no status announces job '" + meta.jobId() + "'; output not stored");
+        return;
+      }
+      if (known.get().status().isTerminal()) {
         process.setAttribute("job.duplicate", true);
         registry.counter("inference.sink.duplicates").increment();
         log.atInfo().addKeyValue("event", "output.duplicate_skipped")
-            .addKeyValue("status", ended.get().status().name())
+            .addKeyValue("status", known.get().status().name())
             .log("job already ended; output not stored again");
         return;
       }
-      String prefix = "outputs/" + meta.jobId() + "/";
-      String outputLocation = "s3://" + s3.bucket() + "/" + prefix + meta.outputFile();
-      int retries = 0;
-      try {
-        retries += writer.put(s3.bucket(), prefix + meta.outputFile(), meta.contentType(),
-            record.value());
-        retries += writer.put(s3.bucket(), prefix + "result.json", "application/json",
-            codec.encode(resultDocument(meta, outputLocation)));
-      } catch (StorageFailedException e) {
-        retries += e.retries();
-        process.setAttribute("storage.retries", (long) retries);
-        process.recordException(e);
-        process.setStatus(StatusCode.ERROR, "storage failed");
-        sender.publishStatus(status(meta, JobState.FAILED, null,
-            new JobError(ErrorCode.UNAVAILABLE, e.getMessage()), retries));
-        deadLetter(record, ErrorCode.UNAVAILABLE, e.getMessage());
-        registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
-            "status", "FAILED").increment();
+      if (!Objects.equals(known.get().requestSha256(), meta.requestSha256())) {
+        refuse(process, record, ErrorCode.JOB_ID_CONFLICT, "the output's request hash is not job '"
+            + meta.jobId() + "''s; output not stored");
         return;
       }
-      process.setAttribute("storage.retries", (long) retries);
-      sender.publishStatus(status(meta, JobState.SUCCEEDED, outputLocation, null, retries));
-      registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
-          "status", "SUCCEEDED").increment();
-      log.atInfo().addKeyValue("event", "job.succeeded").addKeyValue("status", "SUCCEEDED")
-          .addKeyValue("model_id", meta.modelId()).addKeyValue("output_location", outputLocation)
-          .addKeyValue("inference_time_ms", meta.inferenceMs())
-          .addKeyValue("queue_wait_ms", meta.queueWaitMs())
-          .addKeyValue("prompt_hash", meta.promptHash())
-          .addKeyValue("storage_retries", retries)
-          .log("output stored");
+      Optional<JobStatus> claimed = claim(known.get());
+      if (claimed.isEmpty()) {
+        process.setAttribute("job.cancelled", true);
+        log.atInfo().addKeyValue("event", "output.cancelled")
+            .log("job was cancelled before the sink claimed its output; not stored");
+        return;
+      }
+      store(process, record, meta, claimed.get());
     } finally {
       process.end();
       MDC.remove("job_id");
     }
+  }
+
+  /**
+   * Publishes STORING and reads the topic back up to it. Returns the claimed status, or empty
+   * when a terminal status (a cancel) came first.
+   */
+  private Optional<JobStatus> claim(JobStatus status) {
+    if (status.status() != JobState.STORING) {
+      RecordMetadata where = sender.publishStatus(status.storing(clock.instant()));
+      if (!statuses.awaitApplied(where, READ_BACK_TIMEOUT)) {
+        throw new SendFailedException("the status table did not read back STORING within "
+            + READ_BACK_TIMEOUT.toSeconds() + " s", null);
+      }
+    }
+    JobStatus now = statuses.get(status.jobId()).orElse(status);
+    if (now.status().isTerminal()) {
+      if (statuses.needsRepair(status.jobId())) {
+        sender.publishStatus(now); // our STORING must not be what compaction keeps
+      }
+      return Optional.empty();
+    }
+    return Optional.of(now);
+  }
+
+  private void store(Span process, ConsumerRecord<String, byte[]> record, OutputMetadata meta,
+      JobStatus claimed) throws InterruptedException {
+    String prefix = "outputs/" + meta.jobId() + "/";
+    String outputLocation = "s3://" + s3.bucket() + "/" + prefix + meta.outputFile();
+    String answer = meta.outputFile().equals("answer.json") ? answerOf(record.value()) : null;
+    int retries = 0;
+    try {
+      retries += writer.put(s3.bucket(), prefix + meta.outputFile(),
+          OUTPUT_FILES.get(meta.outputFile()), record.value());
+      retries += writer.put(s3.bucket(), prefix + "result.json", "application/json",
+          codec.encode(resultDocument(meta, claimed, outputLocation)));
+    } catch (StorageFailedException e) {
+      retries += e.retries();
+      process.setAttribute("storage.retries", (long) retries);
+      process.recordException(e);
+      process.setStatus(StatusCode.ERROR, "storage failed");
+      sender.publishStatus(claimed.storageFailed(clock.instant(), meta.inferenceMs(),
+          new JobError(ErrorCode.UNAVAILABLE, e.getMessage()), retries));
+      deadLetter(record, ErrorCode.UNAVAILABLE, e.getMessage());
+      registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
+          "status", "FAILED").increment();
+      return;
+    }
+    process.setAttribute("storage.retries", (long) retries);
+    sender.publishStatus(claimed.stored(clock.instant(), meta.inferenceMs(), outputLocation, answer,
+        retries));
+    registry.counter("inference.jobs", "task", meta.task().wireName(), "model", meta.modelId(),
+        "status", "SUCCEEDED").increment();
+    log.atInfo().addKeyValue("event", "job.succeeded").addKeyValue("status", "SUCCEEDED")
+        .addKeyValue("model_id", meta.modelId()).addKeyValue("output_location", outputLocation)
+        .addKeyValue("inference_time_ms", meta.inferenceMs())
+        .addKeyValue("queue_wait_ms", meta.queueWaitMs())
+        .addKeyValue("prompt_hash", meta.promptHash())
+        .addKeyValue("storage_retries", retries)
+        .log("output stored");
   }
 
   /** The record's metadata, or null after dead-lettering a record that has none usable. */
@@ -140,10 +205,18 @@ final class OutputHandler {
         OutputMetadata meta = codec.decode(header.value(), OutputMetadata.class);
         if (!JobId.isValid(meta.jobId()) || !meta.jobId().equals(record.key())) {
           problem = "job_id missing, unsafe, or not the record key";
-        } else if (!OUTPUT_FILES.contains(meta.outputFile())) {
-          problem = "output_file must be one of " + OUTPUT_FILES;
+        } else if (meta.task() == null || meta.modelId() == null) {
+          problem = "task and model_id are required";
+        } else if (!OUTPUT_FILES.containsKey(meta.outputFile())) {
+          problem = "output_file must be one of " + OUTPUT_FILES.keySet();
         } else if (record.value() == null || record.value().length == 0) {
           problem = "empty output";
+        } else if (record.value().length > RecordLimits.MAX_OUTPUT_BYTES) {
+          problem = "the output is " + record.value().length + " bytes; the limit is "
+              + RecordLimits.MAX_OUTPUT_BYTES;
+        } else if (!looksLike(meta.outputFile(), record.value())) {
+          problem = "the output is not a " + meta.outputFile() + " (" + OUTPUT_FILES.get(
+              meta.outputFile()) + ")";
         } else {
           return meta;
         }
@@ -151,25 +224,71 @@ final class OutputHandler {
         problem = "unreadable " + OutputMetadata.HEADER + ": " + e.getMessage();
       }
     }
-    deadLetter(record, ErrorCode.INTERNAL, problem);
+    deadLetter(record, ErrorCode.INVALID_RECORD, problem);
     return null;
   }
 
-  private Map<String, Object> resultDocument(OutputMetadata meta, String outputLocation) {
+  /** The bytes are what the file name says: a PNG signature, or a JSON answer document. */
+  private boolean looksLike(String file, byte[] value) {
+    if (file.equals("image.png")) {
+      return value.length > PNG_MAGIC.length
+          && Arrays.equals(Arrays.copyOf(value, PNG_MAGIC.length), PNG_MAGIC);
+    }
+    return answerOf(value) != null;
+  }
+
+  /** The {@code answer} string of an answer.json body, or null when it has none. */
+  private String answerOf(byte[] value) {
+    try {
+      var tree = codec.parseTree(value);
+      var answer = tree == null ? null : tree.get("answer");
+      return answer != null && answer.isString() ? answer.asString() : null;
+    } catch (RuntimeException e) {
+      return null;
+    }
+  }
+
+  private Map<String, Object> resultDocument(OutputMetadata meta, JobStatus claimed,
+      String outputLocation) {
+    Map<String, Object> job = new LinkedHashMap<>();
+    job.put("job_id", claimed.jobId());
+    job.put("task", meta.task());
+    job.put("model_id", meta.modelId());
+    job.put("request_sha256", claimed.requestSha256());
+    job.put("trace_id", claimed.traceId());
+    job.put("submitted_at", claimed.submittedAt());
+    job.put("started_at", claimed.startedAt());
+    job.put("queue_wait_ms", claimed.queueWaitMs());
+    job.put("inference_ms", meta.inferenceMs());
+    job.put("output_file", meta.outputFile());
+    job.put("content_type", OUTPUT_FILES.get(meta.outputFile()));
+    job.put("prompt_hash", meta.promptHash());
+    job.put("seed", meta.seed());
+    job.put("steps", meta.steps());
+    job.put("sampler", meta.sampler());
+    job.put("cfg_scale", meta.cfgScale());
+    job.put("width", meta.width());
+    job.put("height", meta.height());
+    job.put("unknown_words", meta.unknownWords());
+    job.put("confidence", meta.confidence());
+    job.put("budget_exceeded", meta.budgetExceeded());
+    job.put("tenant", claimed.tenant());
     Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("job", meta);
+    doc.put("job", job);
     doc.put("output_location", outputLocation);
     doc.put("stored_at", clock.instant());
     return doc;
   }
 
-  private JobStatus status(OutputMetadata meta, JobState state, String outputLocation,
-      JobError error, int storageRetries) {
-    Instant now = clock.instant();
-    return new JobStatus(meta.jobId(), state, meta.task(), meta.modelId(), meta.requestSha256(),
-        meta.traceId(), meta.submittedAt(), meta.startedAt(), now, meta.queueWaitMs(),
-        meta.inferenceMs(), outputLocation, meta.answer(), error, now, meta.tenant(),
-        storageRetries);
+  private void refuse(Span process, ConsumerRecord<String, byte[]> record, ErrorCode code,
+      String message) {
+    process.setStatus(StatusCode.ERROR, code.name());
+    deadLetter(record, code, message);
+  }
+
+  /** A record the sink failed on unexpectedly: to the DLQ, so it can be looked at. */
+  void poison(ConsumerRecord<String, byte[]> record, RuntimeException failure) {
+    deadLetter(record, ErrorCode.INTERNAL, "unexpected failure: " + failure);
   }
 
   private void deadLetter(ConsumerRecord<String, byte[]> record, ErrorCode code, String message) {

@@ -5,6 +5,7 @@ import dev.inferpipe.core.http.ManagementServer;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.KafkaClients;
+import dev.inferpipe.core.kafka.RecordLimits;
 import dev.inferpipe.core.kafka.RecordLoop;
 import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.s3.S3Clients;
@@ -49,11 +50,12 @@ public final class StorageSink implements AutoCloseable {
         // One record per poll: while S3 is down one output may retry for minutes, and a batch
         // of them must not cost the group membership.
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
+        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, RecordLimits.MAX_RECORD_BYTES,
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(10).toMillis(),
         // Kafka warns when idle connections may close during a poll interval this long.
         ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(10).plusMinutes(1).toMillis()));
     this.producer = kafka.producer("status", Map.of(ProducerConfig.LINGER_MS_CONFIG, 0,
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 8 * 1024 * 1024));
+        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, RecordLimits.MAX_RECORD_BYTES));
     SecureRandom jitter = new SecureRandom();
     JobCodec codec = new JobCodec();
     ObjectWriter writer = new ObjectWriter(s3, telemetry.tracer("dev.inferpipe.sink"),
@@ -63,10 +65,11 @@ public final class StorageSink implements AutoCloseable {
     this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
     OutputHandler handler = new OutputHandler(telemetry.openTelemetry(), telemetry.meterRegistry(),
         new AckedSender(producer, settings.topics(), codec, statuses::put), writer, settings.s3(),
-        settings.groupId(), codec, Clock.systemUTC(), statuses::get);
+        settings.groupId(), codec, Clock.systemUTC(), statuses);
     this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().outputs(),
-        () -> statuses.awaitCaughtUp(Duration.ofSeconds(60)), handler::handle);
-    this.management = ManagementServer.start(settings.managementPort(), telemetry, loop::isReady);
+        () -> statuses.awaitCaughtUp(Duration.ofSeconds(60)), handler::handle, handler::poison);
+    this.management = ManagementServer.start(settings.managementPort(), telemetry,
+        () -> loop.isReady() && statuses.isHealthy(), () -> loop.isAlive() && statuses.isAlive());
   }
 
   public static StorageSink start(Env env, Telemetry telemetry) {

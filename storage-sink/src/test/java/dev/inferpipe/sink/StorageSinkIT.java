@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobId;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import dev.inferpipe.core.job.OutputMetadata;
@@ -71,6 +72,7 @@ class StorageSinkIT {
 
   private void startSink(int maxAttempts) {
     Map<String, String> env = new HashMap<>(s3.clientEnv());
+    env.putAll(dev.inferpipe.core.config.DeploymentKeys.randomEnv());
     env.putAll(Map.of(
         "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
         "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
@@ -98,11 +100,58 @@ class StorageSinkIT {
     Instant t = Instant.parse("2026-11-21T10:00:00Z");
     return new OutputMetadata(jobId, task, task == Task.TXT2IMG ? "tiny-shapes-diffusion"
         : "tiny-shapes-vqa", "abc123", TRACE_ID, t, t.plusMillis(40), 40, 900, file, type,
-        "hash", 7L, 25, "ddim", 3.0, 32, 32, List.of(), task == Task.VQA ? "red" : null,
-        task == Task.VQA ? 0.97 : null, task == Task.VQA ? false : null, null);
+        "hash", 7L, 25, "ddim", 3.0, 32, 32, 0, task == Task.VQA ? "red" : null,
+        task == Task.VQA ? 0.97 : null, task == Task.VQA ? false : null, null, null, null);
+  }
+
+  private static final byte[] PNG_MAGIC = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+  private static byte[] png(int... body) {
+    byte[] bytes = java.util.Arrays.copyOf(PNG_MAGIC, PNG_MAGIC.length + body.length);
+    for (int i = 0; i < body.length; i++) {
+      bytes[PNG_MAGIC.length + i] = (byte) body[i];
+    }
+    return bytes;
+  }
+
+  /** What the consumer publishes before the output: the job's RUNNING status (hash abc123). */
+  private void announceRunning(String jobId, Task task) throws Exception {
+    Instant t = Instant.parse("2026-11-21T10:00:00Z");
+    JobStatus running = new JobStatus(jobId, JobState.RUNNING, task,
+        task == Task.TXT2IMG ? "tiny-shapes-diffusion" : "tiny-shapes-vqa", "abc123", TRACE_ID, t,
+        t.plusMillis(40), null, 40L, null, null, null, null, t.plusMillis(40), null, null);
+    publisher.send(new ProducerRecord<>(topics.status(), jobId, codec.encode(running))).get();
+  }
+
+  /** The job's first terminal status on the topic (RUNNING and STORING come before it). */
+  private JobStatus awaitTerminal(String jobId) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      for (ConsumerRecord<String, byte[]> r : dev.inferpipe.embedded.TopicReader.readAll(
+          kafka.bootstrapServers(), topics.status())) {
+        if (jobId.equals(r.key()) && codec.decodeStatus(r.value()).status().isTerminal()) {
+          return codec.decodeStatus(r.value());
+        }
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError("no terminal status for " + jobId);
+  }
+
+  private List<JobState> statesOf(String jobId) {
+    return dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topics.status())
+        .stream().filter(r -> jobId.equals(r.key())).map(r -> codec.decodeStatus(r.value()).status())
+        .toList();
   }
 
   private void publishOutput(String jobId, byte[] value, OutputMetadata meta) throws Exception {
+    if (meta != null && JobId.isValid(jobId) && statesOf(jobId).isEmpty()) {
+      announceRunning(jobId, meta.task());
+    }
+    publishUnannounced(jobId, value, meta);
+  }
+
+  private void publishUnannounced(String jobId, byte[] value, OutputMetadata meta) throws Exception {
     RecordHeaders headers = new RecordHeaders();
     HeaderNames.put(headers, "traceparent", "00-" + TRACE_ID + "-b7ad6b7169203331-01");
     if (meta != null) {
@@ -121,10 +170,10 @@ class StorageSinkIT {
   @Test
   void storesTheOutputAndResultThenPublishesSucceeded() throws Exception {
     startSink(3);
-    byte[] png = {(byte) 0x89, 'P', 'N', 'G', 9, 9};
-    publishOutput("job-1", png, meta("job-1", Task.TXT2IMG, "image.png", "image/png"));
+    byte[] png = png(9, 9);
+    publishOutput("job-1", png, meta("job-1", Task.TXT2IMG, "image.png", "text/html"));
 
-    JobStatus done = codec.decodeStatus(await(topics.status(), "job-1", 1).get(0).value());
+    JobStatus done = awaitTerminal("job-1");
     assertThat(done.status()).isEqualTo(JobState.SUCCEEDED);
     assertThat(done.outputLocation()).isEqualTo("s3://" + BUCKET + "/outputs/job-1/image.png");
     assertThat(done.inferenceMs()).isEqualTo(900);
@@ -132,6 +181,7 @@ class StorageSinkIT {
     try (S3Client client = s3.client()) {
       var object = client.getObjectAsBytes(b -> b.bucket(BUCKET).key("outputs/job-1/image.png"));
       assertThat(object.asByteArray()).isEqualTo(png);
+      // From the file name, not from the header's "text/html".
       assertThat(object.response().contentType()).isEqualTo("image/png");
       JsonNode result = codec.parseTree(client.getObjectAsBytes(
           b -> b.bucket(BUCKET).key("outputs/job-1/result.json")).asByteArray());
@@ -176,8 +226,8 @@ class StorageSinkIT {
     assertThat(metrics).contains("inference_sink_duplicates_total{service=\"storage-sink\"} 1.0",
         "inference_s3_put_seconds_count", "inference_s3_put_bytes_total",
         "inference_jobs_total{model=\"tiny-shapes-diffusion\",service=\"storage-sink\",status=\"SUCCEEDED\",task=\"txt2img\"} 1.0");
-    assertThat(dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topics.status())
-        .stream().filter(r -> "job-1".equals(r.key()))).hasSize(1);
+    assertThat(statesOf("job-1"))
+        .containsExactly(JobState.RUNNING, JobState.STORING, JobState.SUCCEEDED);
     try (S3Client client = s3.client()) {
       assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-1/")).contents())
           .hasSize(2);
@@ -188,13 +238,17 @@ class StorageSinkIT {
   void retriesWhileS3IsDownThenSucceeds() throws Exception {
     startSink(10);
     s3.stop();
-    publishOutput("job-2", "{\"answer\":\"red\"}".getBytes(StandardCharsets.UTF_8),
-        meta("job-2", Task.VQA, "answer.json", "application/json"));
+    OutputMetadata claimsBlue = new OutputMetadata("job-2", Task.VQA, "tiny-shapes-vqa", "abc123",
+        TRACE_ID, Instant.now(), Instant.now(), 40, 900, "answer.json", "application/json", null,
+        null, null, null, null, null, null, 0, "blue", 0.9, false, "someone-else", null, null);
+    publishOutput("job-2", "{\"answer\":\"red\"}".getBytes(StandardCharsets.UTF_8), claimsBlue);
     Thread.sleep(2000);
     s3.start();
-    JobStatus done = codec.decodeStatus(await(topics.status(), "job-2", 1).get(0).value());
+    JobStatus done = awaitTerminal("job-2");
     assertThat(done.status()).isEqualTo(JobState.SUCCEEDED);
+    // The answer comes from the stored answer.json, the tenant from the status table.
     assertThat(done.answer()).isEqualTo("red");
+    assertThat(done.tenant()).isNull();
     assertThat(done.storageRetries()).as("retries are in the status").isPositive();
     assertThat(spans.getFinishedSpanItems().stream()
         .filter(s -> s.getName().equals("s3.put_object")
@@ -206,13 +260,13 @@ class StorageSinkIT {
   void s3DownPastTheBoundFailsTheJobAndKeepsTheOutputInTheDlq() throws Exception {
     startSink(2);
     s3.stop();
-    publishOutput("job-3", new byte[] {1, 2, 3}, meta("job-3", Task.TXT2IMG, "image.png", "image/png"));
-    JobStatus failed = codec.decodeStatus(await(topics.status(), "job-3", 1).get(0).value());
+    publishOutput("job-3", png(1, 2, 3), meta("job-3", Task.TXT2IMG, "image.png", "image/png"));
+    JobStatus failed = awaitTerminal("job-3");
     assertThat(failed.status()).isEqualTo(JobState.FAILED);
     assertThat(failed.error().code().name()).isEqualTo("UNAVAILABLE");
     assertThat(failed.storageRetries()).isEqualTo(1);
     ConsumerRecord<String, byte[]> dead = await(topics.dlq(), "job-3", 1).get(0);
-    assertThat(dead.value()).containsExactly(1, 2, 3);
+    assertThat(dead.value()).isEqualTo(png(1, 2, 3));
     assertThat(HeaderNames.get(dead.headers(), HeaderNames.ERROR_CODE)).contains("UNAVAILABLE");
   }
 
@@ -239,18 +293,45 @@ class StorageSinkIT {
         now, null, null);
     publisher.send(new ProducerRecord<>(topics.status(), "job-7", codec.encode(cancelled))).get();
     Thread.sleep(500); // the sink's status table reads it
-    publishOutput("job-7", new byte[] {1, 2}, meta("job-7", Task.TXT2IMG, "image.png", "image/png"));
-    publishOutput("job-8", new byte[] {3, 4}, meta("job-8", Task.TXT2IMG, "image.png", "image/png"));
+    publishUnannounced("job-7", png(1, 2), meta("job-7", Task.TXT2IMG, "image.png", "image/png"));
+    publishOutput("job-8", png(3, 4), meta("job-8", Task.TXT2IMG, "image.png", "image/png"));
 
     // job-8 after it is stored, so job-7 was handled (and skipped) before.
-    assertThat(codec.decodeStatus(await(topics.status(), "job-8", 1).get(0).value()).status())
-        .isEqualTo(JobState.SUCCEEDED);
+    assertThat(awaitTerminal("job-8").status()).isEqualTo(JobState.SUCCEEDED);
     assertThat(dev.inferpipe.embedded.TopicReader.readAll(kafka.bootstrapServers(), topics.status())
         .stream().filter(r -> "job-7".equals(r.key())).map(r -> codec.decodeStatus(r.value()).status()))
         .containsExactly(JobState.CANCELLED);
     try (S3Client client = s3.client()) {
       assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-7/")).contents())
           .isEmpty();
+    }
+  }
+
+  @Test
+  void forgedOutputsAreDeadLetteredAndNothingIsStoredOrReported() throws Exception {
+    startSink(2);
+    // Never submitted: no status announces it.
+    publishUnannounced("ghost", png(1), meta("ghost", Task.TXT2IMG, "image.png", "image/png"));
+    // A running job, but the output carries another request hash.
+    announceRunning("victim", Task.TXT2IMG);
+    OutputMetadata otherHash = new OutputMetadata("victim", Task.TXT2IMG, "tiny-shapes-diffusion",
+        "f00d", TRACE_ID, Instant.now(), Instant.now(), 1, 1, "image.png", "image/png", "h", 1L, 1,
+        "ddim", 1.0, 32, 32, 0, null, null, null, "attacker", null, null);
+    publishUnannounced("victim", png(6, 6, 6), otherHash);
+    // HTML under the image's name.
+    publishOutput("html", "<script>alert(1)</script>".getBytes(StandardCharsets.UTF_8),
+        meta("html", Task.TXT2IMG, "image.png", "text/html"));
+
+    assertThat(HeaderNames.get(await(topics.dlq(), "ghost", 1).get(0).headers(),
+        HeaderNames.ERROR_CODE)).contains("UNKNOWN_JOB");
+    assertThat(HeaderNames.get(await(topics.dlq(), "victim", 1).get(0).headers(),
+        HeaderNames.ERROR_CODE)).contains("JOB_ID_CONFLICT");
+    assertThat(HeaderNames.get(await(topics.dlq(), "html", 1).get(0).headers(),
+        HeaderNames.ERROR_CODE)).contains("INVALID_RECORD");
+    assertThat(statesOf("ghost")).isEmpty();
+    assertThat(statesOf("victim")).containsExactly(JobState.RUNNING);
+    try (S3Client client = s3.client()) {
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET)).contents()).isEmpty();
     }
   }
 }

@@ -72,7 +72,7 @@ public final class StepBenchmark {
       Map<StepTelemetry, VqaPipeline> answer = new EnumMap<>(StepTelemetry.class);
       for (StepTelemetry mode : StepTelemetry.values()) {
         txt2img.put(mode, new Txt2ImgPipeline(tracer, mode, registry));
-        answer.put(mode, new VqaPipeline(tracer, mode, registry, uri -> null, Duration.ofSeconds(10),
+        answer.put(mode, new VqaPipeline(tracer, mode, registry, (uri, tenant) -> null, Duration.ofSeconds(10),
             System::nanoTime));
       }
       Txt2ImgInput input = new Txt2ImgInput("a red circle", "", steps, 3.0, 7L, "ddim", 32, 32);

@@ -27,13 +27,10 @@ import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
 import java.util.function.BooleanSupplier;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
-import software.amazon.awssdk.core.exception.SdkException;
-import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Visual question answering: {@code vqa.image.load} -> {@code vqa.image.resize} ->
@@ -59,12 +56,12 @@ public final class VqaPipeline {
   private final Tracer tracer;
   private final StepTelemetry stepTelemetry;
   private final MeterRegistry registry;
-  private final Function<S3Uri, byte[]> s3Reader;
+  private final S3ImageReader.Source s3Reader;
   private final Duration budget;
   private final Supplier<Long> clock;
 
   public VqaPipeline(Tracer tracer, StepTelemetry stepTelemetry, MeterRegistry registry,
-      Function<S3Uri, byte[]> s3Reader, Duration budget, Supplier<Long> nanoClock) {
+      S3ImageReader.Source s3Reader, Duration budget, Supplier<Long> nanoClock) {
     this.tracer = tracer;
     this.stepTelemetry = stepTelemetry;
     this.registry = registry;
@@ -73,12 +70,27 @@ public final class VqaPipeline {
     this.clock = nanoClock;
   }
 
+  /** Runs a job without a tenant (API keys off): {@code {tenant}} image prefixes match nothing. */
   public VqaAnswer run(LoadedModel.Vqa loaded, VqaInput input, BooleanSupplier cancelled) {
+    return run(loaded, input, null, cancelled);
+  }
+
+  /** @param tenant the job's tenant: which {@code {tenant}} image prefixes it may read */
+  public VqaAnswer run(LoadedModel.Vqa loaded, VqaInput input, String tenant,
+      BooleanSupplier cancelled) {
     BufferedImage image = traced("vqa.image.load", span -> {
       span.setAttribute("image.source", input.imageIsS3Uri() ? "s3" : "base64");
-      byte[] bytes = imageBytes(input);
+      byte[] bytes = imageBytes(input, tenant);
       span.setAttribute("image.bytes", (long) bytes.length);
-      BufferedImage decoded = decode(bytes);
+      BufferedImage decoded;
+      try {
+        decoded = decode(bytes);
+      } catch (JobFailedException e) {
+        if (!input.imageIsS3Uri()) {
+          throw e;
+        }
+        throw S3ImageReader.notAvailable(S3Uri.parse(input.image()).orElseThrow());
+      }
       span.setAttribute("image.width", (long) decoded.getWidth());
       span.setAttribute("image.height", (long) decoded.getHeight());
       return decoded;
@@ -171,33 +183,11 @@ public final class VqaPipeline {
     return new Generation(tokens, confidence, false);
   }
 
-  /** S3 down or throttling past the SDK's own retries: not the job's fault, and said so. */
-  private static JobFailedException unavailable(S3Uri uri, SdkException e) {
-    int attempts = e.numAttempts() == null ? 1 : e.numAttempts();
-    Span.current().setAttribute("s3.attempts", (long) attempts);
-    return new JobFailedException(ErrorCode.UNAVAILABLE, "S3 did not serve " + uri + " after "
-        + attempts + " attempts: " + e.getMessage(), e);
-  }
-
-  private byte[] imageBytes(VqaInput input) {
+  private byte[] imageBytes(VqaInput input, String tenant) {
     if (input.imageIsS3Uri()) {
       S3Uri uri = S3Uri.parse(input.image()).orElseThrow(() ->
           new JobFailedException(ErrorCode.INVALID_IMAGE, "not an s3://bucket/key URI"));
-      try {
-        return s3Reader.apply(uri);
-      } catch (S3Exception e) {
-        if (e.statusCode() < 500 && e.statusCode() != 429) {
-          // Missing object or bucket, no access: the job names an image that cannot be read.
-          throw new JobFailedException(ErrorCode.INVALID_IMAGE,
-              "cannot read " + uri + ": HTTP " + e.statusCode(), e);
-        }
-        throw unavailable(uri, e);
-      } catch (SdkException e) {
-        throw unavailable(uri, e);
-      } catch (RuntimeException e) {
-        throw new JobFailedException(ErrorCode.INVALID_IMAGE,
-            "cannot read " + uri + ": " + e.getMessage(), e);
-      }
+      return s3Reader.read(uri, tenant);
     }
     try {
       return Base64.getDecoder().decode(input.image());

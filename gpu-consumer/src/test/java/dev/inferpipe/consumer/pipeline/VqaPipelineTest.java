@@ -48,7 +48,7 @@ class VqaPipelineTest {
 
   private VqaPipeline pipeline() {
     return new VqaPipeline(provider.get("test"), StepTelemetry.SPANS, new SimpleMeterRegistry(),
-        uri -> { throw new IllegalStateException("no S3 here"); }, Duration.ofSeconds(5),
+        (uri, tenant) -> { throw new IllegalStateException("no S3 here"); }, Duration.ofSeconds(5),
         System::nanoTime);
   }
 
@@ -94,7 +94,7 @@ class VqaPipelineTest {
         .build()) {
       VqaPipeline pipeline = new VqaPipeline(provider.get("test"), StepTelemetry.SPANS,
           new SimpleMeterRegistry(),
-          uri -> s3.getObjectAsBytes(b -> b.bucket(uri.bucket()).key(uri.key())).asByteArray(),
+          new S3ImageReader(s3, java.util.List.of("s3://images/"))::read,
           Duration.ofSeconds(5), System::nanoTime);
       VqaInput input = new VqaInput("s3://images/scene.png", "what colour is the circle?", 3);
       assertThatThrownBy(() -> pipeline.run(TestModels.vqa(), input, () -> false))
@@ -128,7 +128,7 @@ class VqaPipelineTest {
   void overTheBudgetAnswersWithThePartialAnswer() {
     AtomicLong fakeClock = new AtomicLong();
     VqaPipeline slow = new VqaPipeline(provider.get("test"), StepTelemetry.OFF,
-        new SimpleMeterRegistry(), uri -> null, Duration.ofMillis(100),
+        new SimpleMeterRegistry(), (uri, tenant) -> null, Duration.ofMillis(100),
         () -> fakeClock.getAndAdd(Duration.ofMillis(60).toNanos()));
     VqaAnswer answer = slow.run(TestModels.vqa(), new VqaInput(scene(), "where is the red circle?", 3),
         () -> false);

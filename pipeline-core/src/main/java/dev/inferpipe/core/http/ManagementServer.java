@@ -13,7 +13,8 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The management port of a worker service: {@code /metrics} (Prometheus text), {@code /healthz}
- * (the process is up) and {@code /readyz} (the service says it can take work). The JDK's HTTP
+ * (liveness: 503 once a loop the service cannot live without has died, so Kubernetes restarts
+ * the pod) and {@code /readyz} (the service says it can take work). The JDK's HTTP
  * server is enough for three fixed endpoints and adds no dependency.
  */
 public final class ManagementServer implements AutoCloseable {
@@ -25,13 +26,17 @@ public final class ManagementServer implements AutoCloseable {
   }
 
   /** Starts listening on {@code port} (0 picks a free one). */
-  public static ManagementServer start(int port, Telemetry telemetry, BooleanSupplier ready) {
+  public static ManagementServer start(int port, Telemetry telemetry, BooleanSupplier ready,
+      BooleanSupplier alive) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
       server.createContext("/metrics",
           exchange -> respond(exchange, 200, PROMETHEUS_TEXT, telemetry.scrape()));
-      server.createContext("/healthz",
-          exchange -> respond(exchange, 200, "application/json", "{\"status\":\"ok\"}"));
+      server.createContext("/healthz", exchange -> {
+        boolean isAlive = alive.getAsBoolean();
+        respond(exchange, isAlive ? 200 : 503, "application/json",
+            isAlive ? "{\"status\":\"ok\"}" : "{\"status\":\"dead\"}");
+      });
       server.createContext("/readyz", exchange -> {
         boolean isReady = ready.getAsBoolean();
         respond(exchange, isReady ? 200 : 503, "application/json",

@@ -18,6 +18,17 @@ public enum ErrorCode {
   TIMEOUT,
   /** Kafka or S3 could not be reached in time. */
   UNAVAILABLE,
+  /**
+   * A Kafka record breaks the topic contract outside its value: its key is not a job id, or
+   * differs from the body's {@code job_id}; an interpreted header is repeated or malformed.
+   */
+  INVALID_RECORD,
+  /** A record claims to come from the API but its signature does not verify, or direct publishing is off. */
+  UNAUTHENTICATED,
+  /** An output names a job that no status announces (never submitted, or unknown to the sink). */
+  UNKNOWN_JOB,
+  /** A record or an output is larger than the pipeline's size limit. */
+  TOO_LARGE,
   /** Anything not covered above; the message says more. */
   INTERNAL
 }

@@ -44,6 +44,28 @@ public record JobStatus(
         submittedAt, now, null, queueWaitMs, null, outputLocation, null, null, now, tenant, null);
   }
 
+  /** The sink has claimed the output: from here on a cancel is void (see StatusTable). */
+  public JobStatus storing(Instant now) {
+    return new JobStatus(jobId, JobState.STORING, task, modelId, requestSha256, traceId,
+        submittedAt, startedAt, null, queueWaitMs, inferenceMs, outputLocation, null, null, now,
+        tenant, null);
+  }
+
+  /** SUCCEEDED as the sink publishes it, with the S3 retries it took. */
+  public JobStatus stored(Instant now, long inferenceMs, String location, String answerText,
+      int retries) {
+    return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now,
+        tenant, retries);
+  }
+
+  /** FAILED because the sink could not store the output within its retry bound. */
+  public JobStatus storageFailed(Instant now, long inferenceMs, JobError failure, int retries) {
+    return new JobStatus(jobId, JobState.FAILED, task, modelId, requestSha256, traceId,
+        submittedAt, startedAt, now, queueWaitMs, inferenceMs, null, null, failure, now, tenant,
+        retries);
+  }
+
   public JobStatus succeeded(Instant now, long inferenceMs, String location, String answerText) {
     return new JobStatus(jobId, JobState.SUCCEEDED, task, modelId, requestSha256, traceId,
         submittedAt, startedAt, now, queueWaitMs, inferenceMs, location, answerText, null, now, tenant,

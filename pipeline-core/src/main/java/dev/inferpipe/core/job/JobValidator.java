@@ -33,10 +33,13 @@ public final class JobValidator {
   private final JobCodec codec;
   private final ModelCatalog models;
   private final Schema schema;
+  private final Fingerprints fingerprints;
 
-  public JobValidator(JobCodec codec, ModelCatalog models) {
+  /** @param fingerprints keys the request fingerprint ({@link ValidatedJob#requestSha256}) */
+  public JobValidator(JobCodec codec, ModelCatalog models, Fingerprints fingerprints) {
     this.codec = codec;
     this.models = models;
+    this.fingerprints = fingerprints;
     this.schema = loadSchema();
   }
 
@@ -88,7 +91,7 @@ public final class JobValidator {
     if (!limitErrors.isEmpty()) {
       throw new InvalidJobException(ErrorCode.INVALID_JOB, limitErrors);
     }
-    return new ValidatedJob(job, model.get(), Sha256.hex(codec.encode(job)));
+    return new ValidatedJob(job, model.get(), fingerprints.requestHash(codec.encode(job)));
   }
 
   private static final double MAX_SAFE_NUMBER = 9_007_199_254_740_991d; // 2^53 - 1

@@ -8,9 +8,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordDeserializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,6 +26,11 @@ import org.slf4j.LoggerFactory;
  * refused after a rebalance) does not end the loop: the partition is rewound to the uncommitted
  * record, the loop waits (doubling up to {@link #MAX_RETRY_WAIT}) and polls again. The record is
  * then handled again, by this replica or by the partition's new owner; handlers are idempotent.
+ *
+ * <p>Any other exception is the record's fault (a bug it triggers, a permanent refusal from
+ * Kafka): it goes to the {@link Poison} handler (the DLQ) and is committed, so no record can stop
+ * the loop or stall its partition. Only an {@link Error} ends the loop; {@link #isAlive} then
+ * turns false, the liveness probe fails and the pod is restarted.
  */
 public final class RecordLoop implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RecordLoop.class);
@@ -35,7 +42,14 @@ public final class RecordLoop implements AutoCloseable {
     void handle(ConsumerRecord<String, byte[]> record) throws InterruptedException;
   }
 
+  /** Takes a record the handler failed on for a reason other than Kafka (dead-letters it). */
+  public interface Poison {
+    void accept(ConsumerRecord<String, byte[]> record, RuntimeException failure)
+        throws InterruptedException;
+  }
+
   private final String service;
+  private final Poison poison;
   private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final Runnable beforeSubscribe;
@@ -43,15 +57,18 @@ public final class RecordLoop implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private final Thread thread;
   private volatile boolean subscribed;
+  private volatile boolean diedUnasked;
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong poisoned = new AtomicLong();
 
   /**
    * @param beforeSubscribe runs on the loop's thread first (e.g. preloading models), so a
    *     replica joins the group only when it can take work
    */
   public RecordLoop(String service, Consumer<String, byte[]> consumer, String topic,
-      Runnable beforeSubscribe, Handler handler) {
+      Runnable beforeSubscribe, Handler handler, Poison poison) {
     this.service = service;
+    this.poison = poison;
     this.consumer = consumer;
     this.topic = topic;
     this.beforeSubscribe = beforeSubscribe;
@@ -68,6 +85,11 @@ public final class RecordLoop implements AutoCloseable {
     return subscribed && running.get();
   }
 
+  /** False once the loop ended without being asked to: the liveness probe's answer. */
+  public boolean isAlive() {
+    return !diedUnasked;
+  }
+
   private void run() {
     Logging.tagThread(service);
     try {
@@ -76,9 +98,30 @@ public final class RecordLoop implements AutoCloseable {
       subscribed = true;
       Duration retryWait = FIRST_RETRY_WAIT;
       while (running.get()) {
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+        ConsumerRecords<String, byte[]> records;
+        try {
+          records = consumer.poll(Duration.ofMillis(500));
+        } catch (WakeupException e) {
+          throw e;
+        } catch (RecordDeserializationException e) {
+          // Cannot happen with string keys and byte values; if it does, skip, never stall.
+          log.atError().addKeyValue("event", "record.undecodable")
+              .addKeyValue("partition", e.topicPartition().partition())
+              .addKeyValue("offset", e.offset()).log("{} skips an undecodable record", service);
+          consumer.seek(e.topicPartition(), e.offset() + 1);
+          continue;
+        } catch (KafkaException e) {
+          failures.incrementAndGet();
+          log.atWarn().addKeyValue("event", "loop.poll_failed")
+              .addKeyValue("retry_in_ms", retryWait.toMillis())
+              .log("{} could not poll: {}", service, e.toString());
+          Thread.sleep(retryWait.toMillis());
+          retryWait = min(retryWait.multipliedBy(2), MAX_RETRY_WAIT);
+          continue;
+        }
+        for (ConsumerRecord<String, byte[]> record : records) {
           try {
-            handler.handle(record);
+            handleOrPoison(record);
             consumer.commitSync(Map.of(partition(record),
                 new OffsetAndMetadata(record.offset() + 1)));
             retryWait = FIRST_RETRY_WAIT;
@@ -102,12 +145,46 @@ public final class RecordLoop implements AutoCloseable {
       // close() asked the loop to stop.
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      diedUnasked = true;
       log.atError().addKeyValue("event", "loop.failed").setCause(e).log("{} poll loop stopped", service);
     } finally {
+      if (running.get()) {
+        diedUnasked = true;
+      }
       running.set(false);
       consumer.close(Duration.ofSeconds(5));
     }
+  }
+
+  /**
+   * Runs the handler; a failure that is not Kafka's goes to {@link #poison}. If dead-lettering
+   * is refused for good too, the record is logged and skipped: a partition never stalls.
+   */
+  private void handleOrPoison(ConsumerRecord<String, byte[]> record) throws InterruptedException {
+    try {
+      handler.handle(record);
+    } catch (KafkaException | SendFailedException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      poisoned.incrementAndGet();
+      log.atError().addKeyValue("event", "record.poison").addKeyValue("offset", record.offset())
+          .addKeyValue("partition", record.partition()).setCause(e)
+          .log("{} failed on a record; it goes to the DLQ", service);
+      try {
+        poison.accept(record, e);
+      } catch (SendRejectedException refused) {
+        log.atError().addKeyValue("event", "record.dropped").addKeyValue("offset", record.offset())
+            .addKeyValue("partition", record.partition())
+            .log("{} could not dead-letter a record either ({}); skipping it", service,
+                refused.getMessage());
+      }
+    }
+  }
+
+  /** Records the handler failed on that went to the poison handler; for metrics and tests. */
+  public long poisoned() {
+    return poisoned.get();
   }
 
   /** Failed records so far (each is handled again); exposed for metrics and tests. */

@@ -7,6 +7,9 @@ import dev.inferpipe.core.telemetry.Logging;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.stream.Stream;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -19,6 +22,7 @@ import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
@@ -32,15 +36,41 @@ import org.slf4j.LoggerFactory;
  * consumer group), so any replica can answer for any job, and a restarted one rebuilds the table
  * by reading the topic from the beginning.
  *
+ * <p><b>A job's first terminal status is final.</b> Events of one job share a partition, so every
+ * reader sees them in one order and applies the same rule: after a terminal event nothing
+ * changes the job; a CANCELLED after STORING (the sink has claimed the output) is void; an older
+ * stage (QUEUED after RUNNING) is ignored. An event the rule ignored may still be the job's last
+ * record on the topic, which is what compaction keeps; {@link #needsRepair} tells its writer to
+ * publish the winning snapshot again, so a reader that starts after compaction agrees.
+ *
+ * <p>Read-your-writes: a status this replica published is visible through {@link #get} at once,
+ * as a pending entry beside the topic's; {@link #awaitApplied} waits until the table has read the
+ * topic up to a given write, after which {@link #get} is the topic's verdict.
+ *
  * <p>The table forgets what the topic forgets: when the status topic deletes as well as compacts
  * ({@code cleanup.policy=compact,delete}), ended jobs whose last update is older than its
  * {@code retention.ms} are dropped (checked every minute), so memory is bounded by the jobs of
  * one retention period, not by every job ever run.
+ *
+ * <p>A failure to read (the broker gone past the client's timeouts) does not end the table: it
+ * retries with backoff and reports {@link #isHealthy() unhealthy} meanwhile, so the service
+ * turns not-ready instead of serving frozen statuses.
  */
 public final class StatusTable implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusTable.class);
+  static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
+  static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
 
-  private final Map<String, JobStatus> statuses = new ConcurrentHashMap<>();
+  /** A job as read from the topic: the winning event, and the offset of its last event. */
+  private record Entry(JobStatus status, long winnerOffset, long lastOffset) {}
+
+  /** A status this replica published that the table has not read back yet. */
+  private record Pending(JobStatus status, int partition, long offset) {}
+
+  private final Map<String, Entry> statuses = new ConcurrentHashMap<>();
+  private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+  /** Per partition, the offset of the last record applied; read by writers awaiting their own. */
+  private final Map<Integer, Long> applied = new ConcurrentHashMap<>();
   private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final JobCodec codec;
@@ -51,6 +81,8 @@ public final class StatusTable implements AutoCloseable {
   private final Duration evictEvery;
   private volatile Map<TopicPartition, Long> catchUpTarget;
   private volatile boolean caughtUp;
+  private volatile boolean healthy = true;
+  private volatile boolean started;
   private volatile Optional<Duration> retention = Optional.empty();
 
   public StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
@@ -72,12 +104,23 @@ public final class StatusTable implements AutoCloseable {
   }
 
   public void start() {
+    started = true;
     thread.start();
   }
 
   /** True once every status published before this replica started has been read. */
   public boolean isCaughtUp() {
     return caughtUp;
+  }
+
+  /** Reading the topic works (or has not failed since it last worked): part of readiness. */
+  public boolean isHealthy() {
+    return healthy && isAlive();
+  }
+
+  /** The reader thread runs (or was never started): part of liveness. */
+  public boolean isAlive() {
+    return !started || thread.isAlive() || !running.get();
   }
 
   /**
@@ -96,70 +139,155 @@ public final class StatusTable implements AutoCloseable {
     }
   }
 
+  /**
+   * Waits until the table has read the status topic up to and including {@code where} (a write
+   * of this replica's, or an offset a record names). Afterwards {@link #get} holds every event
+   * that came before it, so a decision taken then agrees with every other reader's.
+   *
+   * @return false when the timeout passed first
+   */
+  public boolean awaitApplied(RecordMetadata where, Duration timeout) {
+    return awaitApplied(where.partition(), where.offset(), timeout);
+  }
+
+  public boolean awaitApplied(int partition, long offset, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (applied.getOrDefault(partition, -1L) < offset) {
+      if (System.nanoTime() > deadline) {
+        return false;
+      }
+      try {
+        Thread.sleep(1);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
+  }
+
   public int size() {
-    return statuses.size();
+    return (int) jobIds().count();
   }
 
   public Optional<JobStatus> get(String jobId) {
-    return Optional.ofNullable(statuses.get(jobId));
+    Entry entry = statuses.get(jobId);
+    Pending mine = pending.get(jobId);
+    if (mine == null) {
+      return Optional.ofNullable(entry).map(Entry::status);
+    }
+    if (entry == null || accepts(entry.status(), mine.status())) {
+      return Optional.of(mine.status());
+    }
+    return Optional.of(entry.status());
+  }
+
+  /**
+   * True when the job's last record on the topic is an event the table ignored (a RUNNING or
+   * CANCELLED that lost to an earlier terminal status): compaction would keep that one. The
+   * writer of the ignored event then republishes {@code get(jobId)}.
+   */
+  public boolean needsRepair(String jobId) {
+    Entry entry = statuses.get(jobId);
+    return entry != null && entry.status().status().isTerminal()
+        && entry.lastOffset() != entry.winnerOffset();
   }
 
   /** How many known jobs match; a scan of the table (fine for per-submission quota checks). */
   public long count(java.util.function.Predicate<JobStatus> filter) {
-    return statuses.values().stream().filter(filter).count();
+    return jobIds().map(this::get).flatMap(Optional::stream).filter(filter).count();
+  }
+
+  private Stream<String> jobIds() {
+    Set<String> ids = new HashSet<>(statuses.keySet());
+    ids.addAll(pending.keySet());
+    return ids.stream();
   }
 
   /** Records a status this replica just published, so its own clients read their writes. */
-  public void put(JobStatus status) {
-    statuses.merge(status.jobId(), status, StatusTable::newer);
+  public void put(JobStatus status, RecordMetadata where) {
+    pending.put(status.jobId(), new Pending(status, where.partition(), where.offset()));
   }
 
-  /**
-   * Status events of one job share a partition, so they arrive in order; the guard only protects
-   * against a replica's own read-your-writes entry racing the topic.
-   */
-  private static JobStatus newer(JobStatus current, JobStatus incoming) {
-    return rank(incoming.status()) >= rank(current.status()) ? incoming : current;
+  /** Records a status whose place on the topic is unknown: pending until the job's next event. */
+  public void put(JobStatus status) {
+    pending.put(status.jobId(), new Pending(status, -1, Long.MAX_VALUE));
+  }
+
+  /** The transition rule every reader applies; see the class comment. */
+  static boolean accepts(JobStatus current, JobStatus incoming) {
+    if (current == null) {
+      return true;
+    }
+    if (current.status().isTerminal()) {
+      return false;
+    }
+    if (current.status() == JobState.STORING && incoming.status() == JobState.CANCELLED) {
+      return false;
+    }
+    return rank(incoming.status()) >= rank(current.status());
   }
 
   private static int rank(JobState state) {
     return switch (state) {
       case QUEUED -> 0;
       case RUNNING -> 1;
-      default -> 2;
+      case STORING -> 2;
+      default -> 3;
     };
   }
 
   private void run() {
     Logging.tagThread(service);
+    Duration retryWait = FIRST_RETRY_WAIT;
+    long nextEviction = System.nanoTime() + evictEvery.toNanos();
+    boolean assigned = false;
     try {
-      List<TopicPartition> partitions = waitForPartitions();
-      retention = topicRetention();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
-      long nextEviction = System.nanoTime() + evictEvery.toNanos();
       while (running.get()) {
-        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-          apply(record);
-        }
-        if (System.nanoTime() > nextEviction) {
-          evictExpired();
-          nextEviction = System.nanoTime() + evictEvery.toNanos();
-        }
-        if (!caughtUp) {
-          caughtUp = reachedTarget();
-          if (caughtUp) {
-            log.atInfo().addKeyValue("event", "status_store.caught_up")
-                .addKeyValue("jobs", statuses.size()).log("status store caught up");
+        try {
+          if (!assigned) {
+            List<TopicPartition> partitions = waitForPartitions();
+            retention = topicRetention();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
+            assigned = true;
           }
+          for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+            apply(record);
+          }
+          if (System.nanoTime() > nextEviction) {
+            evictExpired();
+            nextEviction = System.nanoTime() + evictEvery.toNanos();
+          }
+          if (!caughtUp) {
+            caughtUp = reachedTarget();
+            if (caughtUp) {
+              log.atInfo().addKeyValue("event", "status_store.caught_up")
+                  .addKeyValue("jobs", statuses.size()).log("status store caught up");
+            }
+          }
+          if (!healthy) {
+            log.atInfo().addKeyValue("event", "status_store.recovered").log("status store reads again");
+          }
+          healthy = true;
+          retryWait = FIRST_RETRY_WAIT;
+        } catch (WakeupException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          healthy = false;
+          log.atWarn().addKeyValue("event", "status_store.retry")
+              .addKeyValue("retry_in_ms", retryWait.toMillis())
+              .log("status store cannot read {}: {}", topic, e.toString());
+          Thread.sleep(retryWait.toMillis());
+          retryWait = retryWait.multipliedBy(2).compareTo(MAX_RETRY_WAIT) > 0
+              ? MAX_RETRY_WAIT : retryWait.multipliedBy(2);
         }
       }
     } catch (WakeupException e) {
       // close() woke the poll: exit.
-    } catch (RuntimeException e) {
-      log.atError().addKeyValue("event", "status_store.failed").setCause(e)
-          .log("status store stopped");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     } finally {
       consumer.close(Duration.ofSeconds(2));
     }
@@ -210,7 +338,8 @@ public final class StatusTable implements AutoCloseable {
   private void evictExpired() {
     Instant now = Instant.now();
     int before = statuses.size();
-    statuses.values().removeIf(status -> expired(status, now));
+    statuses.values().removeIf(entry -> expired(entry.status(), now));
+    pending.values().removeIf(p -> expired(p.status(), now));
     int evicted = before - statuses.size();
     if (evicted > 0) {
       log.atInfo().addKeyValue("event", "status_store.evicted").addKeyValue("jobs", evicted)
@@ -228,24 +357,54 @@ public final class StatusTable implements AutoCloseable {
   }
 
   private void apply(ConsumerRecord<String, byte[]> record) {
+    try {
+      applyEvent(record);
+    } finally {
+      applied.merge(record.partition(), record.offset(), Math::max);
+    }
+  }
+
+  private void applyEvent(ConsumerRecord<String, byte[]> record) {
     if (record.key() == null) {
       return;
+    }
+    Pending mine = pending.get(record.key());
+    if (mine != null && (mine.partition() < 0
+        || (mine.partition() == record.partition() && mine.offset() <= record.offset()))) {
+      pending.remove(record.key(), mine); // the topic now holds it: its verdict is final
     }
     if (record.value() == null) {
       statuses.remove(record.key()); // tombstone: the job was deleted
       return;
     }
+    JobStatus status;
     try {
-      JobStatus status = codec.decodeStatus(record.value());
-      if (!expired(status, Instant.now())) {
-        put(status);
-      }
+      status = codec.decodeStatus(record.value());
     } catch (RuntimeException e) {
       // One corrupt event must not stop the table: skip it, loudly.
       log.atWarn().addKeyValue("event", "status_store.bad_record")
           .addKeyValue("job_id", record.key()).addKeyValue("offset", record.offset())
           .log("skipping undecodable status event: {}", e.getMessage());
+      return;
     }
+    if (!record.key().equals(status.jobId()) || status.status() == null) {
+      log.atWarn().addKeyValue("event", "status_store.bad_record")
+          .addKeyValue("job_id", record.key()).addKeyValue("offset", record.offset())
+          .log("skipping a status event whose job_id is not its key");
+      return;
+    }
+    if (expired(status, Instant.now())) {
+      return;
+    }
+    statuses.compute(record.key(), (id, current) -> {
+      if (current == null || accepts(current.status(), status)) {
+        return new Entry(status, record.offset(), record.offset());
+      }
+      if (status.equals(current.status())) {
+        return new Entry(status, record.offset(), record.offset()); // the winner, republished
+      }
+      return new Entry(current.status(), current.winnerOffset(), record.offset());
+    });
   }
 
   @Override

@@ -16,7 +16,8 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 class JobValidatorTest {
-  private final JobValidator validator = new JobValidator(new JobCodec(), TestJobs.CATALOG);
+  private final JobValidator validator = new JobValidator(new JobCodec(), TestJobs.CATALOG,
+      new Fingerprints(new byte[32]));
 
   static Stream<Arguments> badJobs() {
     String huge = "x".repeat(1001);

@@ -26,12 +26,15 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The worker poll loop against a real broker: a record Kafka failed on is handled again. */
+/**
+ * The worker poll loop against a real broker: a record Kafka failed on is handled again; a
+ * record the handler itself fails on goes to the poison handler and is committed.
+ */
 class RecordLoopIT {
   private static final String TOPIC = "loop-test";
 
   @Test
-  void aRecordWhoseResultsCouldNotBeSentIsHandledAgainAndTheLoopGoesOn(@TempDir Path dir)
+  void aRecordWhoseResultsCouldNotBeSentIsHandledAgainAndAPoisonRecordIsSetAside(@TempDir Path dir)
       throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start()) {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
@@ -48,6 +51,7 @@ class RecordLoopIT {
 
       List<String> handled = new CopyOnWriteArrayList<>();
       AtomicBoolean failedOnce = new AtomicBoolean();
+      List<String> poisoned = new CopyOnWriteArrayList<>();
       KafkaClients clients = new KafkaClients(KafkaSettings.plaintext(kafka.bootstrapServers()),
           "loop-test", OpenTelemetry.noop(), new SimpleMeterRegistry());
       RecordLoop loop = new RecordLoop("loop-test", clients.consumer("test", Map.of(
@@ -58,17 +62,27 @@ class RecordLoopIT {
             if (value.equals("2") && failedOnce.compareAndSet(false, true)) {
               throw new SendFailedException("broker unreachable (injected)", null);
             }
-          });
+            if (value.equals("3")) {
+              // What a poison header did before: an exception outside any handler.
+              throw new ArithmeticException("long overflow (injected)");
+            }
+          }, (record, failure) -> poisoned.add(
+              new String(record.value(), StandardCharsets.UTF_8) + ":" + failure.getMessage()));
       loop.start();
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (handled.size() < 6 && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
+      boolean aliveAfterPoison = loop.isAlive() && loop.isReady();
       loop.close();
 
       // Record 2 again, then the rest of the batch in order; nothing skipped, nothing lost.
       assertThat(handled).containsExactly("0", "1", "2", "2", "3", "4");
       assertThat(loop.failures()).isEqualTo(1);
+      // Record 3 broke the handler: it went to the poison handler once and the loop lived on.
+      assertThat(poisoned).containsExactly("3:long overflow (injected)");
+      assertThat(loop.poisoned()).isEqualTo(1);
+      assertThat(aliveAfterPoison).isTrue();
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
         Map<TopicPartition, OffsetAndMetadata> committed = admin
             .listConsumerGroupOffsets("loop-test").partitionsToOffsetAndMetadata()

@@ -31,11 +31,12 @@ import org.junit.jupiter.api.io.TempDir;
 /** The status table against a real broker and the topic the provisioner creates. */
 class StatusTableIT {
   private final JobCodec codec = new JobCodec();
+  private final Topics topics = Topics.defaults();
 
   @Test
   void endedJobsOlderThanTheTopicsRetentionAreForgottenOthersKept(@TempDir Path dir)
       throws Exception {
-    Topics topics = Topics.defaults();
+
     try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start();
         Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
@@ -82,6 +83,58 @@ class StatusTableIT {
         }
         assertThat(table.get("written-old")).isEmpty();
         assertThat(table.size()).isEqualTo(2);
+      }
+      clients.close();
+    }
+  }
+
+  @Test
+  void theFirstTerminalStatusOnTheTopicIsFinalAndItsLoserIsRepaired(@TempDir Path dir)
+      throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start();
+        Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
+      KafkaClients clients = new KafkaClients(KafkaSettings.plaintext(kafka.bootstrapServers()),
+          "status-test", OpenTelemetry.noop(), new SimpleMeterRegistry());
+      Instant now = Instant.now();
+      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
+              Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(),
+              new ByteArraySerializer());
+          StatusTable table = new StatusTable("test", clients, topics.status(), codec)) {
+        table.start();
+        table.awaitCaughtUp(Duration.ofSeconds(30));
+        AckedSender sender = new AckedSender(producer, topics, codec, table::put);
+        // QUEUED -> CANCELLED -> SUCCEEDED (a sink that lost the race) -> RUNNING (a redelivery).
+        sender.publishStatus(status("raced", JobState.QUEUED, now));
+        sender.publishStatus(status("raced", JobState.CANCELLED, now));
+        sender.publishStatus(status("raced", JobState.SUCCEEDED, now));
+        var last = sender.publishStatus(status("raced", JobState.RUNNING, now));
+        assertThat(table.awaitApplied(last, Duration.ofSeconds(10))).isTrue();
+        assertThat(table.get("raced").orElseThrow().status()).isEqualTo(JobState.CANCELLED);
+        // The topic's last event for the job lost: compaction would keep it, so it is repaired.
+        assertThat(table.needsRepair("raced")).isTrue();
+        var repaired = sender.publishStatus(table.get("raced").orElseThrow());
+        table.awaitApplied(repaired, Duration.ofSeconds(10));
+        assertThat(table.needsRepair("raced")).isFalse();
+
+        // STORING, then a cancel that raced it: the cancel is void, the sink's SUCCEEDED wins.
+        sender.publishStatus(status("stored", JobState.RUNNING, now));
+        sender.publishStatus(status("stored", JobState.STORING, now));
+        var cancel = sender.publishStatus(status("stored", JobState.CANCELLED, now));
+        table.awaitApplied(cancel, Duration.ofSeconds(10));
+        assertThat(table.get("stored").orElseThrow().status()).isEqualTo(JobState.STORING);
+        var done = sender.publishStatus(status("stored", JobState.SUCCEEDED, now));
+        table.awaitApplied(done, Duration.ofSeconds(10));
+        assertThat(table.get("stored").orElseThrow().status()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(table.needsRepair("stored")).isFalse();
+      }
+      // A replica that starts afterwards reads the same verdicts from the topic.
+      try (StatusTable fresh = new StatusTable("test", clients, topics.status(), codec)) {
+        fresh.start();
+        fresh.awaitCaughtUp(Duration.ofSeconds(30));
+        assertThat(fresh.get("raced").orElseThrow().status()).isEqualTo(JobState.CANCELLED);
+        assertThat(fresh.get("stored").orElseThrow().status()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(fresh.isHealthy()).isTrue();
       }
       clients.close();
     }

@@ -58,7 +58,7 @@ class TelemetryTest {
   void managementPortServesMetricsHealthAndReadiness() throws Exception {
     AtomicBoolean ready = new AtomicBoolean(false);
     try (Telemetry telemetry = Telemetry.builder("gpu-consumer").env(Env.of(Map.of())).build();
-        ManagementServer server = ManagementServer.start(0, telemetry, ready::get)) {
+        ManagementServer server = ManagementServer.start(0, telemetry, ready::get, () -> true)) {
       telemetry.meterRegistry().counter("inference_jobs", "status", "SUCCEEDED").increment();
       HttpClient http = HttpClient.newHttpClient();
       String base = "http://localhost:" + server.port();
