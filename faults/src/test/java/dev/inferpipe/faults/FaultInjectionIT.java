@@ -155,9 +155,10 @@ class FaultInjectionIT {
         producer.send(new ProducerRecord<>(stack.topics.requests(), id, job)).get();
       }
       // The same id reused for a different job: the second is refused, the first left alone.
+      // Their request-sha256 headers are unsigned, so not believed: the body's hash counts.
       jobs.add("dup-conflict");
       producer.send(withSha("dup-conflict", job("dup-conflict", "a red circle"), "aa")).get();
-      producer.send(withSha("dup-conflict", job("dup-conflict", "a green triangle"), "bb")).get();
+      producer.send(withSha("dup-conflict", job("dup-conflict", "a green triangle"), "aa")).get();
     }
     stack.statuses.awaitTerminal(jobs, DRAIN);
     Thread.sleep(2000); // a duplicate that was run anyway would end by now
@@ -174,7 +175,8 @@ class FaultInjectionIT {
         .contains("JOB_ID_CONFLICT");
     assertThat(new String(dlq.get(0).value(), StandardCharsets.UTF_8)).contains("green triangle");
     JobStatus ended = stack.statuses.terminal("dup-conflict").orElseThrow().status();
-    assertThat(ended.requestSha256()).isEqualTo("aa");
+    assertThat(ended.requestSha256()).isNotEqualTo("aa").hasSize(64);
+    assertThat(ended.tenant()).as("a direct publication's tenant").isEqualTo("external");
 
     // Broken records reusing ended jobs' ids go to the DLQ without touching those jobs.
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
@@ -193,8 +195,10 @@ class FaultInjectionIT {
       Thread.sleep(100);
     }
     Thread.sleep(1000);
-    assertThat(stack.statuses.states("dup-0")).containsExactly(JobState.RUNNING, JobState.SUCCEEDED);
-    assertThat(stack.statuses.states("dup-1")).containsExactly(JobState.RUNNING, JobState.SUCCEEDED);
+    assertThat(stack.statuses.states("dup-0"))
+        .containsExactly(JobState.RUNNING, JobState.STORING, JobState.SUCCEEDED);
+    assertThat(stack.statuses.states("dup-1"))
+        .containsExactly(JobState.RUNNING, JobState.STORING, JobState.SUCCEEDED);
   }
 
   @Test
@@ -210,6 +214,115 @@ class FaultInjectionIT {
     second.stop();
     FaultReport.Row row = finish("second consumer joins, then leaves, jobs in flight", jobs, joining);
     assertAllSucceededOnce(row, jobs);
+  }
+
+  @Test
+  @Order(7)
+  void poisonRecordsInFrontOfTenJobs() throws Exception {
+    // On every partition, before the jobs: the header that used to stop every consumer for good,
+    // a record whose key is not its body's job id, and one with a forged signature.
+    Instant start = Instant.now();
+    List<String> poisoned = new ArrayList<>();
+    try (KafkaProducer<String, byte[]> producer = rawProducer()) {
+      for (int p = 0; p < FaultStack.PARTITIONS; p++) {
+        String id = "poison-" + p;
+        poisoned.add(id);
+        RecordHeaders overflow = new RecordHeaders();
+        overflow.add(HeaderNames.ENQUEUED_AT_MS, "-9223372036854775808".getBytes(StandardCharsets.UTF_8));
+        producer.send(new ProducerRecord<>(stack.topics.requests(), p, id, job(id, "a red circle"),
+            overflow)).get();
+        producer.send(new ProducerRecord<>(stack.topics.requests(), p, "not-" + id,
+            job(id, "a red circle"))).get();
+        RecordHeaders forged = new RecordHeaders();
+        forged.add(HeaderNames.SIGNATURE, "v1=00".getBytes(StandardCharsets.UTF_8));
+        forged.add(HeaderNames.TENANT, "acme".getBytes(StandardCharsets.UTF_8));
+        producer.send(new ProducerRecord<>(stack.topics.requests(), p, "forged-" + p,
+            job("forged-" + p, "a red circle"), forged)).get();
+      }
+    }
+    List<String> jobs = stack.submitAll("after-poison", 10, 5);
+    stack.statuses.awaitTerminal(poisoned, DRAIN);
+    FaultReport.Row row = finish("poison records (overflowing enqueue time, key mismatch, forged"
+        + " signature) on every partition in front of 10 jobs", jobs, start);
+    assertAllSucceededOnce(row, jobs);
+    // The overflowing header is ignored, so that job runs too (as a direct publication).
+    assertThat(poisoned).allSatisfy(id ->
+        assertThat(stack.statuses.hasState(id, JobState.SUCCEEDED)).as(id).isTrue());
+    assertThat(dlqCodes("not-poison-")).hasSize(FaultStack.PARTITIONS).containsOnly("INVALID_RECORD");
+    assertThat(dlqCodes("forged-")).hasSize(FaultStack.PARTITIONS).containsOnly("UNAUTHENTICATED");
+    assertThat(consumer.isAlive()).isTrue();
+    assertThat(consumer.healthz()).as("liveness").isEqualTo(200);
+  }
+
+  @Test
+  @Order(8)
+  void overSizeRecordInFrontOfTenJobs() throws Exception {
+    Instant start = Instant.now();
+    // Just under the topics' 10 MiB: accepted, but its DLQ copy (extra headers) cannot fit whole.
+    byte[] huge = new byte[dev.inferpipe.core.kafka.RecordLimits.MAX_RECORD_BYTES - 300];
+    java.util.Arrays.fill(huge, (byte) '{');
+    try (KafkaProducer<String, byte[]> producer = rawProducer()) {
+      for (int p = 0; p < FaultStack.PARTITIONS; p++) {
+        producer.send(new ProducerRecord<>(stack.topics.requests(), p, "huge-" + p, huge)).get();
+      }
+    }
+    List<String> jobs = stack.submitAll("after-huge", 10, 5);
+    FaultReport.Row row = finish("10 MiB record on every partition in front of 10 jobs", jobs,
+        start);
+    assertAllSucceededOnce(row, jobs);
+    List<ConsumerRecord<String, byte[]>> dead = dlq("huge-");
+    assertThat(dead).hasSize(FaultStack.PARTITIONS).allSatisfy(r -> {
+      assertThat(HeaderNames.get(r.headers(), HeaderNames.ERROR_CODE)).contains("INVALID_JSON");
+      assertThat(HeaderNames.get(r.headers(), HeaderNames.DLQ_ORIGINAL_VALUE_BYTES))
+          .contains(Integer.toString(huge.length));
+      assertThat(r.value().length).isLessThan(huge.length);
+    });
+  }
+
+  @Test
+  @Order(9)
+  void cancelDuringTheSinksS3Retries() throws Exception {
+    // S3 is down when the output arrives: the sink claims it (STORING) and retries. A cancel
+    // then is refused, and the job ends once, SUCCEEDED, when S3 is back.
+    stack.s3.stop();
+    Instant start = Instant.now();
+    List<String> jobs = stack.submitAll("cancel-storing", 1, 5);
+    String id = jobs.get(0);
+    awaitTrue(() -> stack.statuses.hasState(id, JobState.STORING), DRAIN, "STORING");
+    Thread.sleep(1000); // into the retries
+    var answer = stack.cancel(id);
+    assertThat(answer.statusCode()).as(answer.body()).isEqualTo(409);
+    assertThat(answer.body()).contains("JOB_STORING");
+    Thread.sleep(2000);
+    stack.s3.start();
+    FaultReport.Row row = finish("cancel during the sink's S3 retries", jobs, start);
+    assertAllSucceededOnce(row, jobs);
+    assertThat(stack.statuses.states(id)).doesNotContain(JobState.CANCELLED);
+  }
+
+  private KafkaProducer<String, byte[]> rawProducer() {
+    return new KafkaProducer<>(Map.of("bootstrap.servers", stack.kafka.bootstrapServers(),
+        "acks", "all", "max.request.size", 11 * 1024 * 1024), new StringSerializer(),
+        new ByteArraySerializer());
+  }
+
+  private List<ConsumerRecord<String, byte[]>> dlq(String keyPrefix) throws InterruptedException {
+    long deadline = System.nanoTime() + DRAIN.toNanos();
+    List<ConsumerRecord<String, byte[]>> found = List.of();
+    while (System.nanoTime() < deadline) {
+      found = TopicReader.readAll(stack.kafka.bootstrapServers(), stack.topics.dlq()).stream()
+          .filter(r -> r.key() != null && r.key().startsWith(keyPrefix)).toList();
+      if (found.size() >= FaultStack.PARTITIONS) {
+        return found;
+      }
+      Thread.sleep(200);
+    }
+    return found;
+  }
+
+  private List<String> dlqCodes(String keyPrefix) throws InterruptedException {
+    return dlq(keyPrefix).stream()
+        .map(r -> HeaderNames.get(r.headers(), HeaderNames.ERROR_CODE).orElse("?")).toList();
   }
 
   /** Waits for every job to end and records the row; recovery is measured from {@code cleared}. */

@@ -151,6 +151,13 @@ final class FaultStack implements AutoCloseable {
         + "\"steps\":" + steps + ",\"seed\":" + seed + "}}";
   }
 
+  /** DELETE /v1/jobs/{id}: the API's answer (status code and body). */
+  HttpResponse<String> cancel(String jobId) throws Exception {
+    return http.send(HttpRequest.newBuilder(
+            URI.create("http://localhost:" + api.port() + "/v1/jobs/" + jobId))
+        .timeout(Duration.ofSeconds(30)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   List<String> submitAll(String prefix, int count, int steps) throws Exception {
     List<String> ids = new ArrayList<>();
     for (int i = 0; i < count; i++) {

@@ -87,6 +87,13 @@ final class ServiceProcess implements AutoCloseable {
     throw new AssertionError(name + " not ready within " + timeout + "; see " + log);
   }
 
+  /** The liveness probe's answer, as Kubernetes would ask it. */
+  int healthz() throws IOException, InterruptedException {
+    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort
+        + "/healthz")).timeout(Duration.ofSeconds(2)).build(),
+        HttpResponse.BodyHandlers.discarding()).statusCode();
+  }
+
   /** SIGKILL, then wait until the process is gone. */
   synchronized void kill() throws InterruptedException {
     if (process != null) {
