@@ -109,6 +109,45 @@ class GpuConsumerIT {
         value.getBytes(StandardCharsets.UTF_8), h)).get();
   }
 
+  @Test
+  void withDirectPublishingOffOnlyTheApisSignedRecordsRun() throws Exception {
+    Topics closed = new Topics("closed.requests", "closed.outputs", topics.status(), "closed.dlq");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+      TopicProvisioner.ensureTopics(admin, closed, 1, (short) 1);
+    }
+    Env env = Env.of(s3.clientEnv()).with(keys).with(Map.of(
+        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_CONSUMER_GROUP", "closed-consumers",
+        "INFERPIPE_MODELS", "tiny-shapes-diffusion",
+        "INFERPIPE_DIRECT_PUBLISH", "false",
+        "INFERPIPE_TOPIC_REQUESTS", closed.requests(),
+        "INFERPIPE_TOPIC_OUTPUTS", closed.outputs(),
+        "INFERPIPE_TOPIC_DLQ", closed.dlq(),
+        "INFERPIPE_DEVICE", "cpu"));
+    try (Telemetry closedTelemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env).build();
+        GpuConsumer closedConsumer = GpuConsumer.start(env, closedTelemetry)) {
+      byte[] unsigned = txt2img("direct-off", 2).getBytes(StandardCharsets.UTF_8);
+      publisher.send(new ProducerRecord<>(closed.requests(), "direct-off", unsigned)).get();
+      // What producer-api writes: the same kind of body, signed with the deployment's key.
+      byte[] body = txt2img("signed-on", 2).getBytes(StandardCharsets.UTF_8);
+      String hash = "b".repeat(64);
+      RecordHeaders signed = new RecordHeaders();
+      HeaderNames.put(signed, HeaderNames.REQUEST_SHA256, hash);
+      HeaderNames.put(signed, HeaderNames.TENANT, "acme");
+      HeaderNames.put(signed, HeaderNames.SIGNATURE, new dev.inferpipe.core.kafka.RecordSigner(
+          dev.inferpipe.core.config.DeploymentKeys.from(env).signingKey())
+          .sign("signed-on", hash, "acme", body));
+      publisher.send(new ProducerRecord<>(closed.requests(), null, "signed-on", body, signed)).get();
+
+      ConsumerRecord<String, byte[]> refused = await(closed.dlq(), "direct-off");
+      assertThat(HeaderNames.get(refused.headers(), HeaderNames.ERROR_CODE)).contains("UNAUTHENTICATED");
+      ConsumerRecord<String, byte[]> output = await(closed.outputs(), "signed-on");
+      assertThat(codec.decode(output.headers().lastHeader("inferpipe-result").value(),
+          dev.inferpipe.core.job.OutputMetadata.class).tenant()).isEqualTo("acme");
+    }
+  }
+
   private static String txt2img(String jobId, int steps) {
     return "{\"job_id\":\"" + jobId + "\",\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\","
         + "\"input\":{\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":3}}";

@@ -170,6 +170,26 @@ class ProducerApiIT {
     assertThat(object.body()).isEqualTo(png);
   }
 
+  @Test
+  void aStatusNamingAnyOtherObjectGetsNoResultLink() throws Exception {
+    // Forged or corrupted statuses: another job's output, a key outside outputs/, another bucket.
+    for (String location : List.of("outputs/someone-else/image.png", "secrets/keys.json",
+        "outputs/%s/../../secrets/keys.json")) {
+      HttpResponse<String> accepted = stack.postJson("{\"task\":\"txt2img\","
+          + "\"model_id\":\"tiny-shapes-diffusion\",\"input\":{\"prompt\":\"a red circle\"}}");
+      String jobId = json(accepted).get("job_id").asString();
+      JobStatus queued = codec.decodeStatus(recordsFor("inference.status", jobId).get(0).value());
+      Instant now = Instant.now();
+      publishStatus(queued.running(now, 1).succeeded(now, 1,
+          "s3://" + ApiTestStack.BUCKET + "/" + location.formatted(jobId), null));
+      pollUntil(jobId, "SUCCEEDED");
+      HttpResponse<String> result = stack.get("/v1/jobs/" + jobId + "/result");
+      assertThat(result.statusCode()).as(location).isEqualTo(500);
+      assertThat(result.headers().firstValue("Location")).as(location).isEmpty();
+      assertThat(result.body()).doesNotContain("X-Amz-Signature");
+    }
+  }
+
   private void publishStatus(JobStatus status) throws Exception {
     try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
         Map.of("bootstrap.servers", stack.kafka.bootstrapServers()),

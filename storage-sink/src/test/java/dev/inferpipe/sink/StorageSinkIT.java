@@ -308,6 +308,30 @@ class StorageSinkIT {
   }
 
   @Test
+  void anOutputOfTheDocumentedEightMebibytesIsStored() throws Exception {
+    startSink(3);
+    byte[] big = java.util.Arrays.copyOf(png(1), dev.inferpipe.core.kafka.RecordLimits.MAX_OUTPUT_BYTES);
+    for (int i = PNG_MAGIC.length; i < big.length; i++) {
+      big[i] = (byte) (i * 31);
+    }
+    try (KafkaProducer<String, byte[]> large = new KafkaProducer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers(), "max.request.size",
+        dev.inferpipe.core.kafka.RecordLimits.MAX_RECORD_BYTES), new StringSerializer(),
+        new ByteArraySerializer())) {
+      announceRunning("job-big", Task.TXT2IMG);
+      RecordHeaders headers = new RecordHeaders();
+      headers.add(OutputMetadata.HEADER, codec.encode(meta("job-big", Task.TXT2IMG, "image.png",
+          "image/png")));
+      large.send(new ProducerRecord<>(topics.outputs(), null, "job-big", big, headers)).get();
+    }
+    assertThat(awaitTerminal("job-big").status()).isEqualTo(JobState.SUCCEEDED);
+    try (S3Client client = s3.client()) {
+      assertThat(client.headObject(b -> b.bucket(BUCKET).key("outputs/job-big/image.png"))
+          .contentLength()).isEqualTo(big.length);
+    }
+  }
+
+  @Test
   void forgedOutputsAreDeadLetteredAndNothingIsStoredOrReported() throws Exception {
     startSink(2);
     // Never submitted: no status announces it.

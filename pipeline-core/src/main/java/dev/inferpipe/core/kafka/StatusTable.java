@@ -60,6 +60,11 @@ public final class StatusTable implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusTable.class);
   static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
   static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
+  /**
+   * How often the reader asks the broker for the end offsets: a poll against an unreachable
+   * broker just returns nothing, so without this probe a frozen table would look healthy.
+   */
+  static final Duration PROBE_EVERY = Duration.ofSeconds(5);
 
   /** A job as read from the topic: the winning event, and the offset of its last event. */
   private record Entry(JobStatus status, long winnerOffset, long lastOffset) {}
@@ -171,8 +176,9 @@ public final class StatusTable implements AutoCloseable {
   }
 
   public Optional<JobStatus> get(String jobId) {
-    Entry entry = statuses.get(jobId);
+    // Pending first: the reader thread sets the entry before it drops the pending one.
     Pending mine = pending.get(jobId);
+    Entry entry = statuses.get(jobId);
     if (mine == null) {
       return Optional.ofNullable(entry).map(Entry::status);
     }
@@ -241,6 +247,7 @@ public final class StatusTable implements AutoCloseable {
     Logging.tagThread(service);
     Duration retryWait = FIRST_RETRY_WAIT;
     long nextEviction = System.nanoTime() + evictEvery.toNanos();
+    long nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
     boolean assigned = false;
     try {
       while (running.get()) {
@@ -255,6 +262,10 @@ public final class StatusTable implements AutoCloseable {
           }
           for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
             apply(record);
+          }
+          if (System.nanoTime() > nextProbe) {
+            nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
+            consumer.endOffsets(consumer.assignment(), PROBE_EVERY); // throws when unreachable
           }
           if (System.nanoTime() > nextEviction) {
             evictExpired();
@@ -360,6 +371,12 @@ public final class StatusTable implements AutoCloseable {
     try {
       applyEvent(record);
     } finally {
+      // Only now, after the entry is in place, so a reader never sees neither.
+      Pending mine = record.key() == null ? null : pending.get(record.key());
+      if (mine != null && (mine.partition() < 0
+          || (mine.partition() == record.partition() && mine.offset() <= record.offset()))) {
+        pending.remove(record.key(), mine); // the topic now holds it: its verdict is final
+      }
       applied.merge(record.partition(), record.offset(), Math::max);
     }
   }
@@ -367,11 +384,6 @@ public final class StatusTable implements AutoCloseable {
   private void applyEvent(ConsumerRecord<String, byte[]> record) {
     if (record.key() == null) {
       return;
-    }
-    Pending mine = pending.get(record.key());
-    if (mine != null && (mine.partition() < 0
-        || (mine.partition() == record.partition() && mine.offset() <= record.offset()))) {
-      pending.remove(record.key(), mine); // the topic now holds it: its verdict is final
     }
     if (record.value() == null) {
       statuses.remove(record.key()); // tombstone: the job was deleted

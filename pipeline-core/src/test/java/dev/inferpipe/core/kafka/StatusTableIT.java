@@ -128,6 +128,25 @@ class StatusTableIT {
         assertThat(table.get("stored").orElseThrow().status()).isEqualTo(JobState.SUCCEEDED);
         assertThat(table.needsRepair("stored")).isFalse();
       }
+      // With the broker gone the table says so (not ready), and recovers when it is back.
+      try (StatusTable watching = new StatusTable("test", clients, topics.status(), codec)) {
+        watching.start();
+        watching.awaitCaughtUp(Duration.ofSeconds(30));
+        assertThat(watching.isHealthy()).isTrue();
+        kafka.stop();
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (watching.isHealthy() && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+        }
+        assertThat(watching.isHealthy()).as("unhealthy while the broker is down").isFalse();
+        assertThat(watching.isAlive()).as("still retrying, not dead").isTrue();
+        kafka.start();
+        deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (!watching.isHealthy() && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+        }
+        assertThat(watching.isHealthy()).as("healthy again").isTrue();
+      }
       // A replica that starts afterwards reads the same verdicts from the topic.
       try (StatusTable fresh = new StatusTable("test", clients, topics.status(), codec)) {
         fresh.start();

@@ -57,8 +57,9 @@ class TelemetryTest {
   @Test
   void managementPortServesMetricsHealthAndReadiness() throws Exception {
     AtomicBoolean ready = new AtomicBoolean(false);
+    AtomicBoolean alive = new AtomicBoolean(true);
     try (Telemetry telemetry = Telemetry.builder("gpu-consumer").env(Env.of(Map.of())).build();
-        ManagementServer server = ManagementServer.start(0, telemetry, ready::get, () -> true)) {
+        ManagementServer server = ManagementServer.start(0, telemetry, ready::get, alive::get)) {
       telemetry.meterRegistry().counter("inference_jobs", "status", "SUCCEEDED").increment();
       HttpClient http = HttpClient.newHttpClient();
       String base = "http://localhost:" + server.port();
@@ -76,6 +77,10 @@ class TelemetryTest {
           HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
       assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
           HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+      // The poll loop died: liveness fails, so Kubernetes restarts the pod.
+      alive.set(false);
+      assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/healthz")).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(503);
     }
   }
 
