@@ -69,7 +69,7 @@ final class ApiClient {
         JsonNode status = json(r.body());
         progress.accept(status);
         String state = status.get("status").asString();
-        if (!state.equals("QUEUED") && !state.equals("RUNNING")) {
+        if (dev.inferpipe.core.job.JobState.valueOf(state).isTerminal()) {
           return status;
         }
       }

@@ -112,7 +112,7 @@ final class Soak {
           continue;
         }
         String status = api.json(r.body()).get("status").asString();
-        if (!status.equals("QUEUED") && !status.equals("RUNNING")) {
+        if (dev.inferpipe.core.job.JobState.valueOf(status).isTerminal()) {
           terminal.put(job.getKey(), status);
           latenciesMs.add((System.nanoTime() - job.getValue()) / 1e6);
         }
