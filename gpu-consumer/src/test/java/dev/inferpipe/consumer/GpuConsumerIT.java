@@ -75,11 +75,7 @@ class GpuConsumerIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
     }
-    Env env = Env.of(s3.clientEnv()).with(keys).with(Map.of(
-        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_VQA_IMAGE_PREFIXES", "s3://scenes/",
-        "INFERPIPE_DEVICE", "cpu"));
+    Env env = consumerEnv(Map.of("INFERPIPE_VQA_IMAGE_PREFIXES", "s3://scenes/"));
     telemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env)
         .addSpanProcessor(SimpleSpanProcessor.create(spans)).build();
     consumer = GpuConsumer.start(env, telemetry);
@@ -101,6 +97,14 @@ class GpuConsumerIT {
     kafka.close();
   }
 
+  /** A consumer's environment against this test's broker and S3, plus {@code settings}. */
+  private Env consumerEnv(Map<String, String> settings) {
+    return Env.of(s3.clientEnv()).with(keys).with(Map.of(
+        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_DEVICE", "cpu")).with(settings);
+  }
+
   private void publish(String key, String value, Long timestamp, Map<String, String> headers)
       throws Exception {
     RecordHeaders h = new RecordHeaders();
@@ -115,16 +119,13 @@ class GpuConsumerIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, closed, 1, (short) 1);
     }
-    Env env = Env.of(s3.clientEnv()).with(keys).with(Map.of(
-        "KAFKA_BOOTSTRAP_SERVERS", kafka.bootstrapServers(),
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+    Env env = consumerEnv(Map.of(
         "INFERPIPE_CONSUMER_GROUP", "closed-consumers",
         "INFERPIPE_MODELS", "tiny-shapes-diffusion",
         "INFERPIPE_DIRECT_PUBLISH", "false",
         "INFERPIPE_TOPIC_REQUESTS", closed.requests(),
         "INFERPIPE_TOPIC_OUTPUTS", closed.outputs(),
-        "INFERPIPE_TOPIC_DLQ", closed.dlq(),
-        "INFERPIPE_DEVICE", "cpu"));
+        "INFERPIPE_TOPIC_DLQ", closed.dlq()));
     try (Telemetry closedTelemetry = Telemetry.builder(GpuConsumer.SERVICE_NAME).env(env).build();
         GpuConsumer closedConsumer = GpuConsumer.start(env, closedTelemetry)) {
       byte[] unsigned = txt2img("direct-off", 2).getBytes(StandardCharsets.UTF_8);

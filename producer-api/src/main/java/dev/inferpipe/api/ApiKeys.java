@@ -8,9 +8,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The API keys of a deployment, read from a JSON file (a mounted Kubernetes Secret in the chart):
@@ -40,7 +42,25 @@ final class ApiKeys {
   static ApiKeys load(Path file, JobCodec codec) {
     try {
       File parsed = codec.decode(Files.readAllBytes(file), File.class);
-      for (ApiKey key : parsed.keys()) {
+      if (parsed == null || parsed.keys() == null) {
+        throw new IllegalStateException(file + " needs a \"keys\" array");
+      }
+      // Checked here so a bad entry stops start-up instead of failing its requests later.
+      Set<String> ids = new HashSet<>();
+      for (int i = 0; i < parsed.keys().size(); i++) {
+        ApiKey key = parsed.keys().get(i);
+        if (key == null || isBlank(key.id())) {
+          throw new IllegalStateException("API key #" + (i + 1) + " in " + file
+              + " needs id: a non-blank string");
+        }
+        if (!ids.add(key.id())) {
+          throw new IllegalStateException("API key '" + key.id() + "' in " + file
+              + " appears more than once: ids must be unique");
+        }
+        if (isBlank(key.tenant())) {
+          throw new IllegalStateException("API key '" + key.id() + "' in " + file
+              + " needs tenant: a non-blank string");
+        }
         if (key.sha256() == null || !key.sha256().matches("[0-9a-f]{64}")) {
           throw new IllegalStateException("API key '" + key.id() + "' in " + file
               + " needs sha256: 64 lowercase hex characters");
@@ -50,6 +70,10 @@ final class ApiKeys {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read API keys from " + file, e);
     }
+  }
+
+  private static boolean isBlank(String value) {
+    return value == null || value.isBlank();
   }
 
   Check check(Optional<String> presented) {

@@ -57,12 +57,11 @@ final class JobPublisher implements AutoCloseable {
   /**
    * @param enqueuedAtMs the acceptance time; the consumer's queue.wait span starts here
    * @param tenant the submitting key's tenant, carried to every later status; null without keys
+   * @return where the QUEUED status landed, for {@link dev.inferpipe.core.kafka.StatusTable#awaitApplied}
    */
   synchronized RecordMetadata publish(String jobId, byte[] job, String requestSha256,
       long enqueuedAtMs, byte[] queuedStatus, String tenant) throws PublishFailedException {
-    try {
-      Producer<String, byte[]> p = producer();
-      p.beginTransaction();
+    return inTransaction("job", p -> {
       RecordHeaders requestHeaders = baseHeaders();
       HeaderNames.put(requestHeaders, HeaderNames.ENQUEUED_AT_MS, Long.toString(enqueuedAtMs));
       HeaderNames.put(requestHeaders, HeaderNames.REQUEST_SHA256, requestSha256);
@@ -72,20 +71,8 @@ final class JobPublisher implements AutoCloseable {
       HeaderNames.put(requestHeaders, HeaderNames.SIGNATURE,
           signer.sign(jobId, requestSha256, tenant, job));
       p.send(new ProducerRecord<>(topics.requests(), null, jobId, job, requestHeaders));
-      Future<RecordMetadata> status =
-          p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
-      p.commitTransaction();
-      return status.get(); // complete: commit flushed it
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new PublishFailedException("interrupted while publishing a job", e);
-    } catch (ExecutionException e) {
-      throw new PublishFailedException("Kafka did not accept the job: " + e.getCause(), e);
-    } catch (RuntimeException e) {
-      discardTransaction(e);
-      throw new PublishFailedException(
-          "Kafka did not accept the job within " + timeout.toMillis() + " ms: " + e.getMessage(), e);
-    }
+      return p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
+    });
   }
 
   /**
@@ -95,22 +82,29 @@ final class JobPublisher implements AutoCloseable {
    */
   synchronized RecordMetadata publishStatus(String jobId, byte[] status)
       throws PublishFailedException {
+    return inTransaction("status", p ->
+        p.send(new ProducerRecord<>(topics.status(), null, jobId, status, baseHeaders())));
+  }
+
+  /** Sends inside one transaction and returns where the record {@code sends} names landed. */
+  private RecordMetadata inTransaction(String what,
+      java.util.function.Function<Producer<String, byte[]>, Future<RecordMetadata>> sends)
+      throws PublishFailedException {
     try {
       Producer<String, byte[]> p = producer();
       p.beginTransaction();
-      Future<RecordMetadata> sent =
-          p.send(new ProducerRecord<>(topics.status(), null, jobId, status, baseHeaders()));
+      Future<RecordMetadata> landed = sends.apply(p);
       p.commitTransaction();
-      return sent.get(); // complete: commit flushed it
+      return landed.get(); // complete: commit flushed it
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new PublishFailedException("interrupted while publishing a status", e);
+      throw new PublishFailedException("interrupted while publishing a " + what, e);
     } catch (ExecutionException e) {
-      throw new PublishFailedException("Kafka did not accept the status: " + e.getCause(), e);
+      throw new PublishFailedException("Kafka did not accept the " + what + ": " + e.getCause(), e);
     } catch (RuntimeException e) {
       discardTransaction(e);
-      throw new PublishFailedException(
-          "Kafka did not accept the status within " + timeout.toMillis() + " ms: " + e.getMessage(), e);
+      throw new PublishFailedException("Kafka did not accept the " + what + " within "
+          + timeout.toMillis() + " ms: " + e.getMessage(), e);
     }
   }
 

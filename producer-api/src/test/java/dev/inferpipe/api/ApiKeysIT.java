@@ -62,6 +62,26 @@ class ApiKeysIT {
   }
 
   @Test
+  void anUnauthenticatedRequestLeavesNoSpanAndAClientTraceIsLinkedNotJoined() throws Exception {
+    String foreignTrace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    String traceparent = "00-" + foreignTrace + "-00f067aa0ba902b7-01";
+    stack.spans.reset();
+    assertThat(stack.request("POST", "/v1/jobs", JOB, Map.of("Content-Type", "application/json",
+        "traceparent", traceparent)).statusCode()).isEqualTo(401);
+    assertThat(stack.spans.getFinishedSpanItems()).as("spans of a refused request").isEmpty();
+
+    assertThat(stack.request("POST", "/v1/jobs", JOB, Map.of("Content-Type", "application/json",
+        "Authorization", "Bearer secret-a", "traceparent", traceparent)).statusCode()).isEqualTo(202);
+    var server = stack.spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getName().equals("POST /v1/jobs")).findFirst().orElseThrow();
+    // A caller cannot put its spans into a trace of its choosing (another tenant's job's).
+    assertThat(server.getTraceId()).isNotEqualTo(foreignTrace);
+    assertThat(server.getParentSpanContext().isValid()).isFalse();
+    assertThat(server.getLinks()).singleElement()
+        .satisfies(link -> assertThat(link.getSpanContext().getTraceId()).isEqualTo(foreignTrace));
+  }
+
+  @Test
   void aTenantSeesOnlyItsOwnJobs() throws Exception {
     HttpResponse<String> accepted = submit("secret-a");
     assertThat(accepted.statusCode()).isEqualTo(202);

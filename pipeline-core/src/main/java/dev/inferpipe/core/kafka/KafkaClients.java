@@ -6,6 +6,9 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.kafka.KafkaClientMetrics;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.instrumentation.kafkaclients.v2_6.KafkaTelemetry;
+import java.lang.reflect.InvocationHandler;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +32,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * process span around each record, next to the one the services create themselves (which carries
  * the job's attributes and sits beside {@code queue.wait}); the services continue the trace with
  * {@link HeadersPropagation} instead. Client metrics (including consumer lag) of both are bound to
- * the service's meter registry.
+ * the service's meter registry, and unbound (meters removed) when the client is closed.
  */
 public final class KafkaClients implements AutoCloseable {
   private final KafkaSettings settings;
@@ -60,9 +63,10 @@ public final class KafkaClients implements AutoCloseable {
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.putAll(overrides);
-    KafkaProducer<String, byte[]> producer = new KafkaProducer<>(props);
-    bind(new KafkaClientMetrics(producer, List.of(Tag.of("client", name))));
-    return telemetry.wrap(producer);
+    Producer<String, byte[]> producer = new KafkaProducer<>(props);
+    KafkaClientMetrics metrics =
+        bind(new KafkaClientMetrics(producer, List.of(Tag.of("client", name))));
+    return unbindingOnClose(Producer.class, telemetry.wrap(producer), metrics);
   }
 
   /** A consumer with metrics bound; {@code overrides} are kafka-clients consumer configs. */
@@ -74,9 +78,10 @@ public final class KafkaClients implements AutoCloseable {
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.putAll(overrides);
-    KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(props);
-    bind(new KafkaClientMetrics(consumer, List.of(Tag.of("client", name))));
-    return consumer;
+    Consumer<String, byte[]> consumer = new KafkaConsumer<>(props);
+    KafkaClientMetrics metrics =
+        bind(new KafkaClientMetrics(consumer, List.of(Tag.of("client", name))));
+    return unbindingOnClose(Consumer.class, consumer, metrics);
   }
 
   public Admin admin(Map<String, Object> overrides) {
@@ -86,12 +91,43 @@ public final class KafkaClients implements AutoCloseable {
     return Admin.create(props);
   }
 
-  private void bind(KafkaClientMetrics metrics) {
+  private KafkaClientMetrics bind(KafkaClientMetrics metrics) {
     metrics.bindTo(registry);
     boundMetrics.add(metrics);
+    return metrics;
   }
 
-  /** Unbinds client metrics; the clients themselves are closed by their owners. */
+  /**
+   * The client as {@code type}, with every {@code close(...)} also closing its metrics binder:
+   * that stops the binder's thread and removes its meters. Without this a client re-created after
+   * each failure (the API's transactional producer during an outage) would leave one binder, one
+   * thread and its meters behind per attempt until the service stops.
+   */
+  @SuppressWarnings("unchecked")
+  private <T> T unbindingOnClose(Class<? super T> type, T client, KafkaClientMetrics metrics) {
+    InvocationHandler handler = (proxy, method, args) -> {
+      if (method.getDeclaringClass() == Object.class) {
+        return switch (method.getName()) {
+          case "equals" -> proxy == args[0];
+          case "hashCode" -> System.identityHashCode(proxy);
+          default -> client.toString();
+        };
+      }
+      try {
+        return method.invoke(client, args);
+      } catch (InvocationTargetException e) {
+        throw e.getCause();
+      } finally {
+        if (method.getName().equals("close")) {
+          metrics.close();
+          boundMetrics.remove(metrics);
+        }
+      }
+    };
+    return (T) Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, handler);
+  }
+
+  /** Unbinds the metrics of clients not closed yet; the clients are closed by their owners. */
   @Override
   public void close() {
     boundMetrics.forEach(KafkaClientMetrics::close);

@@ -75,4 +75,38 @@ class LoggingTest {
     assertThat(line).contains("INFO ", "[gpu-consumer] sampling", "job_id=j-1", "steps=25")
         .endsWith("\n");
   }
+
+  @Test
+  void aNewlineInAKeyValueOrMessageCannotForgeASecondTextLine() {
+    TextLogEncoder encoder = new TextLogEncoder();
+    LoggingEvent event = event("sampling\r\n2026-01-01T00:00:00Z ERROR [gpu-consumer] forged");
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("prompt\nFAKE level=ERROR", "x"));
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("note", "a\u2028b\u0085c\u0000d\te"));
+    String line = new String(encoder.encode(event), StandardCharsets.UTF_8);
+    assertThat(line.lines()).hasSize(1);
+    assertThat(line).endsWith("\n").doesNotContain("\r", "\u2028", "\u0085", "\u0000", "\t")
+        .contains("sampling\\r\\n2026-01-01T00:00:00Z ERROR", "prompt\\nFAKE level=ERROR=x",
+            "note=a\\u2028b\\u0085c\\u0000d\\te");
+  }
+
+  @Test
+  void anExceptionMessageWithANewlineStaysIndentedUnderItsLine() {
+    LoggingEvent event = new LoggingEvent("fqcn", logger, Level.WARN, "failed", null, null);
+    event.setThrowableProxy(new ch.qos.logback.classic.spi.ThrowableProxy(
+        new IllegalStateException("bad\n2026-01-01T00:00:00Z ERROR [producer-api] forged")));
+    String text = new String(new TextLogEncoder().encode(event), StandardCharsets.UTF_8);
+    // The log line, then only indented stack lines: none starts like an entry of its own.
+    assertThat(text.lines().skip(1)).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("    "));
+  }
+
+  @Test
+  void aNewlineInAKeyStaysInsideTheJsonLine() {
+    LoggingEvent event = event("m\nFAKE");
+    event.addKeyValuePair(new org.slf4j.event.KeyValuePair("k\nFAKE level=ERROR", "v\r\n"));
+    String line = new String(new JsonLogEncoder().encode(event), StandardCharsets.UTF_8);
+    assertThat(line.substring(0, line.length() - 1)).doesNotContain("\n", "\r");
+    JsonNode json = JsonMapper.builder().build().readTree(line);
+    assertThat(json.get("k\nFAKE level=ERROR").asString()).isEqualTo("v\r\n");
+    assertThat(json.get("message").asString()).isEqualTo("m\nFAKE");
+  }
 }
