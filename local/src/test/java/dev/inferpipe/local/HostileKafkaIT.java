@@ -1,6 +1,7 @@
 package dev.inferpipe.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.job.JobId;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -46,6 +48,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.internals.RecordHeader;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -117,6 +120,8 @@ import tools.jackson.databind.node.ObjectNode;
  *       <li>{@code "runs_as": TENANT}: the job runs: {@code status} SUCCEEDED, that tenant, and
  *           its objects in S3.</li>
  *       <li>{@code "ignored": true}: no DLQ record, no status event, no object.</li>
+ *       <li>{@code "broker_refuses": true}: the broker itself rejects the record (e.g. a null key
+ *           on the compacted status topic); the partition must still work.</li>
  *       <li>{@code "api"}: extra checks {@code [{"job", "as": acme|globex|external, "http",
  *           "status"}]} of GET /v1/jobs/{job}.</li>
  *     </ul>
@@ -330,6 +335,14 @@ class HostileKafkaIT {
       Set<Long> ownOffsets) {}
 
   private void run(Entry entry) throws Exception {
+    try {
+      runEntry(entry);
+    } finally {
+      objects = listObjects(); // a failed entry must not fail the next ones' S3 check
+    }
+  }
+
+  private void runEntry(Entry entry) throws Exception {
     if (broken != null) {
       throw new AssertionError(entry + ": not run, because an earlier entry broke the pipeline: "
           + broken);
@@ -364,11 +377,19 @@ class HostileKafkaIT {
             .offset());
       }
     }
-    RecordMetadata where = producer.send(new ProducerRecord<>(topic, partition, timestamp, key,
+    ProducerRecord<byte[], byte[]> hostile = new ProducerRecord<>(topic, partition, timestamp, key,
         value, headers.stream().map(h -> new RecordHeader(h.name(), h.value()))
-            .map(h -> (org.apache.kafka.common.header.Header) h).toList())).get();
-    own.add(where.offset());
-    Sent sent = new Sent(topic, where.partition(), where.offset(), key, value, own);
+            .map(h -> (org.apache.kafka.common.header.Header) h).toList());
+    Sent sent;
+    if (expect.has("broker_refuses")) {
+      assertThatThrownBy(() -> producer.send(hostile).get()).as(entry + ": the broker refuses it")
+          .isInstanceOf(ExecutionException.class).cause().isInstanceOf(InvalidRecordException.class);
+      sent = new Sent(topic, partition, -1, key, value, own);
+    } else {
+      RecordMetadata where = producer.send(hostile).get();
+      own.add(where.offset());
+      sent = new Sent(topic, where.partition(), where.offset(), key, value, own);
+    }
     String context = entry + " [record at " + topic + "/" + sent.partition() + "@" + sent.offset()
         + "]";
 

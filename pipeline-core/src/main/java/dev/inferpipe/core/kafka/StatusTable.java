@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>A job's first terminal status is final.</b> Events of one job share a partition, so every
  * reader sees them in one order and applies the same rule: after a terminal event nothing
  * changes the job; a CANCELLED after STORING (the sink has claimed the output) is void; an older
- * stage (QUEUED after RUNNING) is ignored. An event the rule ignored may still be the job's last
+ * stage (QUEUED after RUNNING) is ignored, and so is an event naming another owner (tenant or
+ * request hash) than the job's first. An event the rule ignored may still be the job's last
  * record on the topic, which is what compaction keeps; {@link #needsRepair} tells its writer to
  * publish the winning snapshot again, so a reader that starts after compaction agrees.
  *
@@ -65,6 +66,8 @@ public final class StatusTable implements AutoCloseable {
    * broker just returns nothing, so without this probe a frozen table would look healthy.
    */
   static final Duration PROBE_EVERY = Duration.ofSeconds(5);
+  /** An offset past the log end seen this long after a wait began does not exist (a forged one). */
+  static final Duration BEYOND_END_GRACE = Duration.ofMillis(500);
 
   /** A job as read from the topic: the winning event, and the offset of its last event. */
   private record Entry(JobStatus status, long winnerOffset, long lastOffset) {}
@@ -76,6 +79,8 @@ public final class StatusTable implements AutoCloseable {
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   /** Per partition, the offset of the last record applied; read by writers awaiting their own. */
   private final Map<Integer, Long> applied = new ConcurrentHashMap<>();
+  /** Per partition, the log end the last fetch reported, and when (nanoTime). */
+  private final Map<Integer, long[]> logEnd = new ConcurrentHashMap<>();
   private final Consumer<String, byte[]> consumer;
   private final String topic;
   private final JobCodec codec;
@@ -156,10 +161,15 @@ public final class StatusTable implements AutoCloseable {
   }
 
   public boolean awaitApplied(int partition, long offset, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + timeout.toNanos();
     while (applied.getOrDefault(partition, -1L) < offset) {
       if (System.nanoTime() > deadline) {
         return false;
+      }
+      long[] end = logEnd.get(partition);
+      if (end != null && end[1] > start + BEYOND_END_GRACE.toNanos() && offset >= end[0]) {
+        return false; // the log ended before that offset well after we asked: it is not there
       }
       try {
         Thread.sleep(1);
@@ -228,6 +238,12 @@ public final class StatusTable implements AutoCloseable {
     if (current.status().isTerminal()) {
       return false;
     }
+    // A job's owner is fixed by its first event: no later event may hand it to another tenant
+    // or request (every writer carries them forward from the table).
+    if (!java.util.Objects.equals(current.tenant(), incoming.tenant())
+        || !java.util.Objects.equals(current.requestSha256(), incoming.requestSha256())) {
+      return false;
+    }
     if (current.status() == JobState.STORING && incoming.status() == JobState.CANCELLED) {
       return false;
     }
@@ -262,6 +278,14 @@ public final class StatusTable implements AutoCloseable {
           }
           for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
             apply(record);
+          }
+          long now = System.nanoTime();
+          for (TopicPartition partition : consumer.assignment()) {
+            java.util.OptionalLong lag = consumer.currentLag(partition);
+            if (lag.isPresent()) {
+              logEnd.put(partition.partition(),
+                  new long[] {consumer.position(partition) + lag.getAsLong(), now});
+            }
           }
           if (System.nanoTime() > nextProbe) {
             nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();

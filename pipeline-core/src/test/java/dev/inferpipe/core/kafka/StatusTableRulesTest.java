@@ -36,6 +36,17 @@ class StatusTableRulesTest {
   }
 
   @Test
+  void noEventHandsAnUnfinishedJobToAnotherOwner() {
+    JobStatus queued = of(JobState.QUEUED);
+    JobStatus otherTenant = new JobStatus("job-1", JobState.RUNNING, null, null, null, null, null,
+        null, null, null, null, null, null, null, null, "globex", null);
+    JobStatus otherRequest = new JobStatus("job-1", JobState.CANCELLED, null, null, "f00d", null,
+        null, null, null, null, null, null, null, null, null, null, null);
+    assertThat(StatusTable.accepts(queued, otherTenant)).isFalse();
+    assertThat(StatusTable.accepts(queued, otherRequest)).isFalse();
+  }
+
+  @Test
   void anOlderStageNeverComesBack() {
     assertThat(StatusTable.accepts(of(JobState.RUNNING), of(JobState.QUEUED))).isFalse();
     assertThat(StatusTable.accepts(of(JobState.STORING), of(JobState.RUNNING))).isFalse();
