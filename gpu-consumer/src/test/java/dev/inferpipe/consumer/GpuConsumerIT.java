@@ -321,9 +321,17 @@ class GpuConsumerIT {
   @Test
   void aJobCancelledWhileQueuedIsSkippedAndOneCancelledWhileRunningStops() throws Exception {
     // Cancelled before the consumer takes it: the API's CANCELLED status is all there is.
-    publishStatus(cancelledStatus("cancel-queued"));
+    // As the API does it: a signed record, and a CANCELLED status with the same owner.
+    String hash = "c".repeat(64);
+    publishStatus(cancelledStatus("cancel-queued", hash));
     Thread.sleep(500); // the consumer's status table reads it
-    publish("cancel-queued", txt2img("cancel-queued", 2), null, Map.of());
+    byte[] body = txt2img("cancel-queued", 2).getBytes(StandardCharsets.UTF_8);
+    RecordHeaders signed = new RecordHeaders();
+    HeaderNames.put(signed, HeaderNames.REQUEST_SHA256, hash);
+    HeaderNames.put(signed, HeaderNames.SIGNATURE, new dev.inferpipe.core.kafka.RecordSigner(
+        dev.inferpipe.core.config.DeploymentKeys.from(Env.of(keys)).signingKey())
+        .sign("cancel-queued", hash, null, body));
+    publisher.send(new ProducerRecord<>(topics.requests(), null, "cancel-queued", body, signed)).get();
     publish("after-cancel", txt2img("after-cancel", 2), null, Map.of());
     await(topics.outputs(), "after-cancel");
     assertThat(outputsFor("cancel-queued")).isEmpty();
@@ -338,7 +346,10 @@ class GpuConsumerIT {
       assertThat(System.nanoTime()).isLessThan(deadline);
       Thread.sleep(50);
     }
-    publishStatus(cancelledStatus("cancel-running"));
+    // The API cancels from the job's own status: same tenant, same request hash.
+    JobStatus running = statusesFor("cancel-running").stream()
+        .filter(st -> st.status() == JobState.RUNNING).findFirst().orElseThrow();
+    publishStatus(running.ended(JobState.CANCELLED, null, java.time.Instant.now()));
     SpanData stopped = null;
     while (stopped == null) {
       assertThat(System.nanoTime()).isLessThan(deadline);
@@ -361,11 +372,11 @@ class GpuConsumerIT {
         .containsExactly(JobState.RUNNING, JobState.CANCELLED);
   }
 
-  private JobStatus cancelledStatus(String jobId) {
+  private JobStatus cancelledStatus(String jobId, String requestHash) {
     java.time.Instant now = java.time.Instant.now();
     return new JobStatus(jobId, JobState.CANCELLED, dev.inferpipe.core.job.Task.TXT2IMG,
-        "tiny-shapes-diffusion", null, null, now, null, now, null, null, null, null, null, now, null,
-        null);
+        "tiny-shapes-diffusion", requestHash, null, now, null, now, null, null, null, null, null,
+        now, null, null);
   }
 
   private void publishStatus(JobStatus status) throws Exception {
