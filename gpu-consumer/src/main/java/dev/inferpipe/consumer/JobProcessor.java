@@ -382,8 +382,8 @@ final class JobProcessor {
    * status, so it can be looked at; the loop goes on with the next record.
    */
   void poison(ConsumerRecord<String, byte[]> record, RuntimeException failure) {
-    sender.deadLetter(record, ErrorCode.INTERNAL, "unexpected failure: " + failure);
-    registry.counter("inference.dlq.records", "code", ErrorCode.INTERNAL.name()).increment();
+    deadLetter(record, new Refuse(ErrorCode.INTERNAL, "unexpected failure: " + failure,
+        Optional.empty()));
   }
 
   private record OutputRecord(byte[] value, RecordHeaders headers) {}

@@ -190,17 +190,14 @@ final class JobRoutes {
           "the job already ended " + found.get().status() + "; nothing to cancel"));
       return;
     }
-    if (found.get().status() == JobState.STORING) {
-      ApiResponses.error(ctx, 409, ApiError.of("JOB_STORING",
-          "the job's output is being stored; it can no longer be cancelled"));
-      return;
-    }
     try {
       JobStatus verdict = submitter.cancel(found.get().jobId()).orElseThrow();
       if (verdict.status() != JobState.CANCELLED) {
-        // The sink claimed the output, or the job ended, before the cancel reached the topic.
+        // The sink claimed the output (STORING), or the job ended, before the cancel took effect.
         ApiResponses.error(ctx, 409, ApiError.of("JOB_" + verdict.status().name(),
-            "the job is " + verdict.status() + "; the cancel came too late"));
+            verdict.status() == JobState.STORING
+                ? "the job's output is being stored; it can no longer be cancelled"
+                : "the job is " + verdict.status() + "; the cancel came too late"));
         return;
       }
       ApiResponses.json(ctx, 202, verdict);

@@ -1,10 +1,7 @@
 package dev.inferpipe.core.job;
 
 import java.nio.charset.StandardCharsets;
-import java.security.InvalidKeyException;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -28,17 +25,7 @@ public final class Fingerprints {
   }
 
   private String hex(byte[] bytes) {
-    return HexFormat.of().formatHex(hmac(key, bytes));
-  }
-
-  static byte[] hmac(SecretKeySpec key, byte[] bytes) {
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(key);
-      return mac.doFinal(bytes);
-    } catch (NoSuchAlgorithmException | InvalidKeyException e) {
-      throw new IllegalStateException("every JVM ships HmacSHA256", e);
-    }
+    return HexFormat.of().formatHex(Sha256.hmac(key, bytes));
   }
 
   @Override

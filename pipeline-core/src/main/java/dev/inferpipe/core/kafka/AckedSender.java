@@ -4,11 +4,9 @@ import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.job.Sha256;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.Producer;
@@ -133,7 +131,7 @@ public final class AckedSender {
     if (value != null) {
       HeaderNames.put(bounded, HeaderNames.DLQ_VALUE_TRUNCATED, "true");
       HeaderNames.put(bounded, HeaderNames.DLQ_ORIGINAL_VALUE_BYTES, Integer.toString(value.length));
-      HeaderNames.put(bounded, HeaderNames.DLQ_ORIGINAL_VALUE_SHA256, sha256(value));
+      HeaderNames.put(bounded, HeaderNames.DLQ_ORIGINAL_VALUE_SHA256, Sha256.hex(value));
       value = Arrays.copyOf(value, Math.min(value.length, RecordLimits.DLQ_VALUE_PREFIX_BYTES));
     }
     String key = source.key() != null && bytes(source.key()) <= 1024 ? source.key() : null;
@@ -154,11 +152,7 @@ public final class AckedSender {
   /** Adds the source's headers (not its trace context, nor our error headers); false if too big. */
   private static boolean copyOriginalHeaders(ConsumerRecord<String, byte[]> source,
       RecordHeaders into) {
-    int total = 0;
-    for (Header h : source.headers()) {
-      total += bytes(h.key()) + length(h.value());
-    }
-    if (total > DLQ_HEADER_BUDGET) {
+    if (headerBytes(source.headers()) > DLQ_HEADER_BUDGET) {
       return false;
     }
     for (Header h : source.headers()) {
@@ -170,7 +164,7 @@ public final class AckedSender {
     return true;
   }
 
-  private static int headerBytes(RecordHeaders headers) {
+  private static int headerBytes(Iterable<Header> headers) {
     int total = 0;
     for (Header h : headers) {
       total += bytes(h.key()) + length(h.value());
@@ -184,14 +178,6 @@ public final class AckedSender {
 
   private static int length(byte[] b) {
     return b == null ? 0 : b.length;
-  }
-
-  private static String sha256(byte[] value) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(value));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM ships SHA-256", e);
-    }
   }
 
   static String truncate(String message) {

@@ -1,11 +1,9 @@
 package dev.inferpipe.core.kafka;
 
+import dev.inferpipe.core.job.Sha256;
 import java.nio.charset.StandardCharsets;
-import java.security.InvalidKeyException;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
-import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -46,27 +44,12 @@ public final class RecordSigner {
     // Fields are newline-separated; none may contain one (ids and hashes have a fixed alphabet,
     // tenants come from the keys file), so no two field lists sign alike.
     String fields = VERSION + "\n" + nullToEmpty(jobId) + "\n" + nullToEmpty(requestHash) + "\n"
-        + nullToEmpty(tenant) + "\n" + sha256Hex(value);
-    try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(key);
-      return mac.doFinal(fields.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException | InvalidKeyException e) {
-      throw new IllegalStateException("every JVM ships HmacSHA256", e);
-    }
+        + nullToEmpty(tenant) + "\n" + Sha256.hex(value == null ? new byte[0] : value);
+    return Sha256.hmac(key, fields.getBytes(StandardCharsets.UTF_8));
   }
 
   private static String nullToEmpty(String s) {
     return s == null ? "" : s;
-  }
-
-  private static String sha256Hex(byte[] value) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-          .digest(value == null ? new byte[0] : value));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("every JVM ships SHA-256", e);
-    }
   }
 
   @Override

@@ -7,8 +7,6 @@ import dev.inferpipe.core.telemetry.Logging;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.stream.Stream;
 import java.util.List;
 import java.util.Map;
@@ -214,10 +212,10 @@ public final class StatusTable implements AutoCloseable {
     return jobIds().map(this::get).flatMap(Optional::stream).filter(filter).count();
   }
 
+  /** Every known job id once: the topic's, then pending writes the topic has not shown yet. */
   private Stream<String> jobIds() {
-    Set<String> ids = new HashSet<>(statuses.keySet());
-    ids.addAll(pending.keySet());
-    return ids.stream();
+    return Stream.concat(statuses.keySet().stream(),
+        pending.keySet().stream().filter(id -> !statuses.containsKey(id)));
   }
 
   /** Records a status this replica just published, so its own clients read their writes. */
