@@ -53,7 +53,7 @@ class HelmChartTest {
   /** Read by the services, but only set when the feature is configured. */
   private static final Set<String> OPTIONAL = Set.of(KafkaSettings.SECURITY_PROTOCOL_ENV,
       KafkaSettings.SASL_MECHANISM_ENV, KafkaSettings.SASL_CALLBACK_HANDLER_ENV,
-      KafkaSettings.SSL_TRUSTSTORE_LOCATION_ENV, S3Settings.ENDPOINT_ENV, ApiSettings.MODEL_DIR_ENV,
+      KafkaSettings.SSL_TRUSTSTORE_LOCATION_ENV, S3Settings.ENDPOINT_ENV,
       ApiSettings.API_KEYS_FILE_ENV);
 
   static Set<String> envConstants(Class<?>... types) {

@@ -56,6 +56,7 @@ public final class GpuConsumer implements AutoCloseable {
   private final ManagementServer management;
   private final S3Client s3;
   private volatile boolean modelsReady;
+  private final Map<String, String> modelProblems = new java.util.concurrent.ConcurrentHashMap<>();
 
   private GpuConsumer(ConsumerSettings settings, Env env, Telemetry telemetry) {
     this.settings = settings;
@@ -66,9 +67,18 @@ public final class GpuConsumer implements AutoCloseable {
     this.s3 = s3Clients.client();
     ModelRepository repository = new ModelRepository(settings.modelRoot(), settings.modelCacheDir(),
         () -> s3);
-    List<ModelSpec> specs = settings.models().stream().map(repository::spec).toList();
+    List<ModelSpec> specs = new java.util.ArrayList<>();
+    for (String modelId : settings.models()) {
+      try {
+        specs.add(repository.spec(modelId));
+      } catch (RuntimeException e) {
+        // Its jobs are refused as UNKNOWN_MODEL; /readyz says why.
+        modelProblems.put("model " + modelId, e.getMessage());
+      }
+    }
     ModelCatalog catalog = ModelCatalog.of(specs.toArray(ModelSpec[]::new));
-    this.models = new ModelCache(repository, new ModelLoader(device(settings.device())),
+    this.models = new ModelCache(repository, new ModelLoader(device(settings.device()),
+            telemetry.tracer("dev.inferpipe.consumer")),
         telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
         settings.modelCacheSize());
     Consumer<String, byte[]> consumer = kafka.consumer("requests", Map.of(
@@ -107,7 +117,7 @@ public final class GpuConsumer implements AutoCloseable {
         this::preloadModels, processor::process, processor::poison);
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
         () -> modelsReady && loop.isReady() && statuses.isHealthy(),
-        () -> loop.isAlive() && statuses.isAlive());
+        () -> loop.isAlive() && statuses.isAlive(), () -> Map.copyOf(modelProblems));
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */
@@ -138,7 +148,16 @@ public final class GpuConsumer implements AutoCloseable {
 
   private void preloadModels() {
     for (String modelId : settings.models()) {
-      models.get(modelId);
+      // A model that cannot load is named by /readyz (503); the others serve, and its jobs
+      // fail with INVALID_MODEL (each retries the load, so a fixed model recovers).
+      try {
+        models.get(modelId);
+        modelProblems.remove("model " + modelId);
+      } catch (RuntimeException e) {
+        modelProblems.put("model " + modelId, e.getMessage());
+        log.atError().addKeyValue("event", "model.load_failed").addKeyValue("model", modelId)
+            .setCause(e).log("model cannot be loaded: {}", e.getMessage());
+      }
     }
     // Cancelled and finished jobs must be known before the first job is taken.
     statuses.awaitCaughtUp(Duration.ofSeconds(60));

@@ -1,6 +1,8 @@
 package dev.inferpipe.consumer;
 
+import dev.inferpipe.consumer.model.DiffusionModel;
 import dev.inferpipe.consumer.model.LoadedModel;
+import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.consumer.model.ModelCache;
 import dev.inferpipe.consumer.model.ModelLoadException;
 import dev.inferpipe.consumer.pipeline.GeneratedImage;
@@ -348,8 +350,8 @@ final class JobProcessor {
           .log("job stopped between steps: cancelled");
     } catch (JobFailedException | ModelLoadException e) {
       // Validation already proved the model is known; a load failure (missing file, checksum
-      // mismatch) is this deployment's fault, not the job's.
-      ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INTERNAL;
+      // mismatch, a bad config) is the model's fault, not the job's: INVALID_MODEL names it.
+      ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INVALID_MODEL;
       outcome = "failed";
       fail(process, running, code, e);
     } catch (SendFailedException e) {
@@ -390,18 +392,18 @@ final class JobProcessor {
 
   private OutputRecord run(Job job, LoadedModel model, JobStatus running, RecordMetadata runningAt,
       long queueWaitMs, long startNanos) {
-    if (job.input() instanceof Txt2ImgInput in && model instanceof LoadedModel.Diffusion diffusion) {
+    if (job.input() instanceof Txt2ImgInput in && model instanceof DiffusionModel diffusion) {
       GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> cancelled(job.jobId()))
           .get(0);
       OutputMetadata meta = new OutputMetadata(job.jobId(), job.task(), job.modelId(),
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "image.png", "image/png",
           fingerprints.promptHash(in.prompt()), in.seed(), in.steps(), in.sampler(), in.cfgScale(),
-          in.width(), in.height(), image.unknownWords().size(), null, null, null, running.tenant(),
+          in.width(), in.height(), image.unknownWords(), null, null, null, running.tenant(),
           runningAt.partition(), runningAt.offset());
       return new OutputRecord(image.png(), outputHeaders(meta));
     }
-    if (job.input() instanceof VqaInput in && model instanceof LoadedModel.Vqa vqaModel) {
+    if (job.input() instanceof VqaInput in && model instanceof VqaModel vqaModel) {
       VqaAnswer answer = vqa.run(vqaModel, in, running.tenant(), () -> cancelled(job.jobId()));
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("job_id", job.jobId());
@@ -409,11 +411,11 @@ final class JobProcessor {
       body.put("confidence", answer.confidence());
       body.put("tokens", answer.tokens());
       body.put("budget_exceeded", answer.budgetExceeded());
-      body.put("unknown_words", answer.unknownWords().size());
+      body.put("unknown_words", answer.unknownWords());
       OutputMetadata meta = new OutputMetadata(job.jobId(), job.task(), job.modelId(),
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "answer.json", "application/json", null, null, null,
-          null, null, null, null, answer.unknownWords().size(), answer.answer(),
+          null, null, null, null, answer.unknownWords(), answer.answer(),
           answer.confidence(), answer.budgetExceeded(), running.tenant(), runningAt.partition(),
           runningAt.offset());
       Span.current().setAttribute("vqa.answer", answer.answer());

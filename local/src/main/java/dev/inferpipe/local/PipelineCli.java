@@ -5,6 +5,7 @@ import dev.inferpipe.core.telemetry.Logging;
 import java.io.PrintStream;
 import dev.inferpipe.consumer.bench.StepBenchmark;
 import dev.inferpipe.consumer.eval.EvaluateMain;
+import dev.inferpipe.consumer.exported.ModelTool;
 import dev.inferpipe.consumer.train.TrainMain;
 import java.util.Arrays;
 import java.util.List;
@@ -30,6 +31,8 @@ public final class PipelineCli {
                 retrain a bundled model (minutes on CPU; see docs/models.md)
         evaluate  measure model quality (judge agreement, VQA exact match)
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
+        model card <dir>    write model.json for an exported model directory (docs/models.md)
+        model check <dir>   load every graph of an exported model, print it, run one job
 
       Settings come from environment variables (see README): INFERPIPE_DATA_DIR (default ./data),
       INFERPIPE_API_PORT (8080), INFERPIPE_LOCAL_KAFKA_PORT (9092), INFERPIPE_LOCAL_S3_PORT (9000),
@@ -96,6 +99,11 @@ public final class PipelineCli {
         quietLibraries(env);
         EvaluateMain.main(restArray);
         return 0;
+      }
+      case "model" -> {
+        Logging.configure(withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV,
+            "WARN")), "local", "local");
+        return ModelTool.run(rest, out, err);
       }
       case "bench" -> {
         quietLibraries(env);

@@ -5,6 +5,7 @@ import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.model.ModelSource;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -19,6 +20,8 @@ import java.util.Optional;
  *     trace is the client's), {@code link} (a new trace, linked to the client's: a public API
  *     must not let callers choose the trace they join), or {@code auto} (link when API keys are
  *     on, continue when they are off)
+ * @param modelUri where model cards are read ({@code classpath:models/}, a directory or
+ *     {@code s3://bucket/prefix/})
  * @param keys the record-signing and hashing keys
  */
 public record ApiSettings(
@@ -26,7 +29,7 @@ public record ApiSettings(
     long maxBodyBytes,
     Duration publishTimeout,
     List<String> models,
-    Optional<Path> modelDir,
+    String modelUri,
     Optional<Path> apiKeysFile,
     String traceContext,
     DeploymentKeys keys,
@@ -38,7 +41,8 @@ public record ApiSettings(
   public static final String MAX_BODY_BYTES_ENV = "INFERPIPE_API_MAX_BODY_BYTES";
   public static final String PUBLISH_TIMEOUT_ENV = "INFERPIPE_API_PUBLISH_TIMEOUT";
   public static final String MODELS_ENV = "INFERPIPE_MODELS";
-  public static final String MODEL_DIR_ENV = "INFERPIPE_MODEL_DIR";
+  /** Where model cards are read: the consumer's {@code INFERPIPE_MODEL_URI}, so both agree. */
+  public static final String MODEL_URI_ENV = ModelSource.MODEL_URI_ENV;
   /** A JSON file of hashed API keys; without it the API runs unauthenticated (local default). */
   public static final String API_KEYS_FILE_ENV = "INFERPIPE_API_KEYS_FILE";
   public static final String TRACE_CONTEXT_ENV = "INFERPIPE_API_TRACE_CONTEXT";
@@ -51,7 +55,7 @@ public record ApiSettings(
         env.longValue(MAX_BODY_BYTES_ENV, 6L * 1024 * 1024),
         env.duration(PUBLISH_TIMEOUT_ENV, Duration.ofSeconds(5)),
         env.list(MODELS_ENV, DEFAULT_MODELS),
-        env.get(MODEL_DIR_ENV).map(Path::of),
+        env.string(MODEL_URI_ENV, ModelSource.DEFAULT_ROOT),
         env.get(API_KEYS_FILE_ENV).map(Path::of),
         traceContext(env.string(TRACE_CONTEXT_ENV, "auto")),
         DeploymentKeys.from(env),

@@ -9,6 +9,7 @@ import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.RecordSigner;
 import dev.inferpipe.core.model.ModelCatalog;
+import dev.inferpipe.core.model.ModelSource;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.telemetry.SpanStore;
@@ -55,7 +56,9 @@ public final class ProducerApi implements AutoCloseable {
   public static ProducerApi start(Env env, Telemetry telemetry, Optional<SpanStore> spanStore) {
     ApiSettings settings = ApiSettings.from(env);
     JobCodec codec = new JobCodec();
-    ModelCatalog models = ModelCatalog.load(settings.models(), settings.modelDir(), codec);
+    S3Clients s3Clients = new S3Clients(settings.s3(), env);
+    ModelCatalog models = ModelCatalog.load(settings.models(),
+        ModelSource.of(settings.modelUri(), s3Clients::client), codec);
     KafkaClients kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
         telemetry.openTelemetry(), telemetry.meterRegistry());
     Admin admin = kafka.admin(Map.of());
@@ -64,7 +67,7 @@ public final class ProducerApi implements AutoCloseable {
         SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout(),
         new RecordSigner(settings.keys().signingKey()));
     Fingerprints fingerprints = new Fingerprints(settings.keys().hashKey());
-    ResultLinks links = new ResultLinks(new S3Clients(settings.s3(), env).presigner(),
+    ResultLinks links = new ResultLinks(s3Clients.presigner(),
         settings.s3().bucket(), settings.s3().presignTtl());
     JobSubmitter submitter = new JobSubmitter(new JobValidator(codec, models, fingerprints),
         new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),

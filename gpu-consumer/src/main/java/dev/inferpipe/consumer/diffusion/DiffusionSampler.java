@@ -7,8 +7,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
 
 /**
- * The sampling loop with classifier-free guidance, for a batch of jobs at once. Each image has
- * its own seed; noise comes from a seeded Java generator, so the same seed gives the same pixels.
+ * The sampling loop with classifier-free guidance, for a batch of jobs at once, in pixel or
+ * latent space (whatever the model samples in). Each image has its own seed; noise comes from a seeded Java generator, so the same seed gives the same pixels.
  * Every step runs in its own NDManager that is closed afterwards: only the current image batch
  * survives from one step to the next.
  */
@@ -21,38 +21,35 @@ public final class DiffusionSampler {
     this.schedule = schedule;
   }
 
-  /** What to sample; arrays are per image (batch dimension first). */
+  /**
+   * What to sample; arrays are per image (batch dimension first).
+   *
+   * @param conditioning the prompts' conditioning followed by the negative prompts', (2B, ...)
+   * @param channels channels of the sampling space (latent channels for a latent model)
+   */
   public record Request(Sampler sampler, int steps, float cfgScale, long[] seeds,
-      float[][] prompts, float[][] negativePrompts, int height, int width) {}
+      NDArray conditioning, int channels, int height, int width) {}
 
-  /** Returns the final images, (B, 3, H, W) in [-1, 1], attached to {@code manager}. */
+  /** Returns the final samples, (B, C, h, w), attached to {@code manager}. */
   public NDArray sample(NDManager manager, Request request, StepObserver observer) {
     int batch = request.seeds().length;
-    int channels = 3;
-    int pixels = channels * request.height() * request.width();
+    int pixels = request.channels() * request.height() * request.width();
     SplittableRandom[] randoms = new SplittableRandom[batch];
     float[] initial = new float[batch * pixels];
     for (int b = 0; b < batch; b++) {
       randoms[b] = new SplittableRandom(request.seeds()[b]);
       fillGaussian(randoms[b], initial, b * pixels, pixels);
     }
-    Shape imageShape = new Shape(batch, channels, request.height(), request.width());
+    Shape imageShape = new Shape(batch, request.channels(), request.height(), request.width());
     NDArray x = manager.create(initial, imageShape);
-    int vocabulary = request.prompts()[0].length;
-    float[] conditioning = new float[2 * batch * vocabulary];
-    for (int b = 0; b < batch; b++) {
-      System.arraycopy(request.prompts()[b], 0, conditioning, b * vocabulary, vocabulary);
-      System.arraycopy(request.negativePrompts()[b], 0, conditioning, (batch + b) * vocabulary,
-          vocabulary);
-    }
-    int[] timesteps = schedule.descending(request.steps());
+    int[] timesteps = schedule.timesteps(request.steps());
     for (int i = 0; i < timesteps.length; i++) {
       int t = timesteps[i];
       int next = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
       try (StepObserver.Step ignored = observer.begin(i, t);
           NDManager step = manager.newSubManager()) {
         x.attach(step);
-        NDArray eps = guidedNoise(step, x, t, conditioning, batch, vocabulary, request.cfgScale());
+        NDArray eps = guidedNoise(x, t, request.conditioning(), batch, request.cfgScale());
         NDArray updated = update(step, request.sampler(), x, eps, t, next, randoms, pixels, imageShape);
         updated.attach(manager);
         x = updated;
@@ -61,17 +58,26 @@ public final class DiffusionSampler {
     return x;
   }
 
-  /** One model call on [x; x] with [prompt; negative prompt], combined by the guidance scale. */
-  private NDArray guidedNoise(NDManager m, NDArray x, int t, float[] conditioning, int batch,
-      int vocabulary, float cfgScale) {
+  /**
+   * One model call on [x; x] with [prompt; negative prompt], combined by the guidance scale and
+   * turned into a noise prediction (a v-prediction model's output is converted).
+   */
+  private NDArray guidedNoise(NDArray x, int t, NDArray conditioning, int batch, float cfgScale) {
     NDArray doubled = x.concat(x, 0);
-    float[] time = new float[2 * batch];
-    java.util.Arrays.fill(time, (float) t / schedule.steps());
-    NDArray eps = model.predictNoise(doubled, m.create(time),
-        m.create(conditioning, new Shape(2L * batch, vocabulary)));
-    NDArray conditional = eps.get(new NDIndex("0:" + batch));
-    NDArray unconditional = eps.get(new NDIndex(batch + ":"));
-    return unconditional.add(conditional.sub(unconditional).mul(cfgScale));
+    NDArray out = model.predictNoise(doubled, t, conditioning);
+    if (!out.getShape().equals(doubled.getShape())) {
+      throw new IllegalStateException("the model predicted shape " + out.getShape()
+          + " for samples of shape " + doubled.getShape());
+    }
+    NDArray conditional = out.get(new NDIndex("0:" + batch));
+    NDArray unconditional = out.get(new NDIndex(batch + ":"));
+    NDArray guided = unconditional.add(conditional.sub(unconditional).mul(cfgScale));
+    if (schedule.prediction() == NoiseSchedule.Prediction.V_PREDICTION) {
+      double abT = schedule.alphaBar(t);
+      // v = sqrt(ab) eps - sqrt(1 - ab) x0, so eps = sqrt(ab) v + sqrt(1 - ab) x.
+      return guided.mul((float) Math.sqrt(abT)).add(x.mul((float) Math.sqrt(1 - abT)));
+    }
+    return guided;
   }
 
   private NDArray update(NDManager m, Sampler sampler, NDArray x, NDArray eps, int t, int next,
@@ -111,8 +117,9 @@ public final class DiffusionSampler {
     }
   }
 
-  private static NDArray predictedClean(NDArray x, NDArray eps, double abT) {
-    return x.sub(eps.mul((float) Math.sqrt(1 - abT))).div((float) Math.sqrt(abT)).clip(-1f, 1f);
+  private NDArray predictedClean(NDArray x, NDArray eps, double abT) {
+    NDArray x0 = x.sub(eps.mul((float) Math.sqrt(1 - abT))).div((float) Math.sqrt(abT));
+    return schedule.clipSample() ? x0.clip(-1f, 1f) : x0;
   }
 
   private static void fillGaussian(SplittableRandom random, float[] target, int offset, int count) {

@@ -21,7 +21,7 @@ import java.util.SplittableRandom;
  * the middle, skip connections by concatenation. Time (sinusoidal) and prompt (bag of words)
  * embeddings are summed and added inside every residual block.
  */
-public final class TinyUNet implements NoisePredictor {
+public final class TinyUNet {
   static final int GROUPS = 8;
   static final int TIME_DIM = 64;
   static final int EMB = 128;
@@ -75,7 +75,6 @@ public final class TinyUNet implements NoisePredictor {
    * @param time diffusion time t / T in [0, 1], shape (B)
    * @param prompt multi-hot prompt conditioning (B, V)
    */
-  @Override
   public NDArray predictNoise(NDArray x, NDArray time, NDArray prompt) {
     NDArray temb = dense(silu(dense(Layers.sinusoidal(time, TIME_DIM), p, "time.1")), p, "time.2");
     NDArray emb = silu(temb.add(dense(prompt, p, "prompt")));

@@ -26,7 +26,7 @@ public final class EvaluateMain {
       System.out.printf("judge accuracy on 2000 held-out real images: %.4f%n",
           ClassifierTraining.heldOutAccuracy(root, judge, new SplittableRandom(99), 2000));
       ModelEvaluation.Agreement agreement = ModelEvaluation.diffusionAgreement(
-          root, diffusion.unet(), judge, perPrompt, 25, 3f, 10_000);
+          root, diffusion, judge, perPrompt, 25, 3f, 10_000);
       System.out.printf("txt2img: %d samples, DDIM 25 steps, cfg 3: colour %.4f, shape %.4f (%.0f s)%n",
           agreement.samples(), agreement.color(), agreement.shape(), (System.nanoTime() - start) / 1e9);
       System.out.printf("vqa exact match on 1000 held-out questions: %.4f%n",

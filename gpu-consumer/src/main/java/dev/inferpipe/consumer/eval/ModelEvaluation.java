@@ -3,11 +3,9 @@ package dev.inferpipe.consumer.eval;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.inferpipe.consumer.diffusion.DiffusionSampler;
-import dev.inferpipe.consumer.diffusion.NoiseSchedule;
-import dev.inferpipe.consumer.diffusion.PromptEncoder;
+import dev.inferpipe.consumer.model.DiffusionModel;
 import dev.inferpipe.consumer.diffusion.Sampler;
 import dev.inferpipe.consumer.diffusion.StepObserver;
-import dev.inferpipe.consumer.diffusion.TinyUNet;
 import dev.inferpipe.consumer.shapes.ImageResize;
 import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.consumer.shapes.Scene;
@@ -52,10 +50,9 @@ public final class ModelEvaluation {
    * Generates {@code perPrompt} images for each of the 12 "a {colour} {shape}" prompts with DDIM
    * at {@code steps} steps and guidance {@code cfg}, and lets the judge read them.
    */
-  public static Agreement diffusionAgreement(NDManager root, TinyUNet unet, ShapeClassifier judge,
-      int perPrompt, int steps, float cfg, long seed) {
-    PromptEncoder prompts = new PromptEncoder();
-    DiffusionSampler sampler = new DiffusionSampler(unet, NoiseSchedule.standard());
+  public static Agreement diffusionAgreement(NDManager root, DiffusionModel model,
+      ShapeClassifier judge, int perPrompt, int steps, float cfg, long seed) {
+    DiffusionSampler sampler = new DiffusionSampler(model, model.schedule());
     int total = 0;
     int colorRight = 0;
     int shapeRight = 0;
@@ -63,16 +60,17 @@ public final class ModelEvaluation {
     for (ShapeColor color : ShapeColor.values()) {
       for (ShapeKind kind : ShapeKind.values()) {
         try (NDManager m = root.newSubManager()) {
-          float[][] cond = new float[perPrompt][];
-          float[][] uncond = new float[perPrompt][];
+          List<String> prompts = new ArrayList<>();
           long[] seeds = new long[perPrompt];
           for (int i = 0; i < perPrompt; i++) {
-            cond[i] = prompts.encode("a " + color.word() + " " + kind.word()).multiHot();
-            uncond[i] = new float[prompts.size()];
+            prompts.add("a " + color.word() + " " + kind.word());
             seeds[i] = nextSeed++;
           }
+          for (int i = 0; i < perPrompt; i++) {
+            prompts.add("");
+          }
           NDArray images = sampler.sample(m, new DiffusionSampler.Request(Sampler.DDIM, steps, cfg,
-              seeds, cond, uncond, 32, 32), StepObserver.NONE);
+              seeds, model.encodePrompts(m, prompts).conditioning(), 3, 32, 32), StepObserver.NONE);
           for (ShapeClassifier.Verdict verdict : judge.judge(images)) {
             total++;
             colorRight += verdict.color() == color ? 1 : 0;

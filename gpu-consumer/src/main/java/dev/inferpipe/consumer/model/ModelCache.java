@@ -97,8 +97,9 @@ public final class ModelCache implements AutoCloseable {
     try (Scope ignored = span.makeCurrent()) {
       ModelArtifacts artifacts = repository.fetch(modelId);
       span.setAttribute("model.source", artifacts.source());
-      span.setAttribute("model.bytes", (long) artifacts.weights().length);
-      span.setAttribute("model.architecture", artifacts.spec().architecture());
+      span.setAttribute("model.bytes", artifacts.bytes());
+      span.setAttribute("model.format", artifacts.spec().isExported() ? artifacts.spec().format()
+          : artifacts.spec().architecture());
       LoadedModel model = loader.load(artifacts);
       Timer.builder("inference.model.load").tag("model", modelId)
           .register(registry).record(java.time.Duration.ofNanos(System.nanoTime() - start));

@@ -2,27 +2,32 @@ package dev.inferpipe.consumer.model;
 
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.Sha256;
+import dev.inferpipe.core.model.ComponentSpec;
+import dev.inferpipe.core.model.ModelSource;
 import dev.inferpipe.core.model.ModelSpec;
-import dev.inferpipe.core.s3.S3Uri;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Map;
 import java.util.function.Supplier;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * Resolves a model id to its {@code model.json} and weights from one root:
- * {@code classpath:models/} (bundled), a local directory, or {@code s3://bucket/prefix/}. S3
- * models are downloaded once into a local cache directory and reused while their checksum
- * matches; every source's weights are checked against {@code weights_sha256}.
+ * Resolves a model id to its card and files from one {@link ModelSource} root
+ * ({@code classpath:models/}, a local directory, or {@code s3://bucket/prefix/}) and checks every
+ * file against the SHA-256 the card records. A local directory is used in place; classpath and
+ * S3 models are copied once into the cache directory, file by file, and a cached file is reused
+ * while its checksum matches.
  */
 public final class ModelRepository {
-  private final String root;
+  private final ModelSource source;
   private final Path cacheDir;
-  private final Supplier<S3Client> s3;
   private final JobCodec codec = new JobCodec();
 
   /**
@@ -30,27 +35,137 @@ public final class ModelRepository {
    *     {@code s3://bucket/prefix/}
    */
   public ModelRepository(String root, Path cacheDir, Supplier<S3Client> s3) {
-    this.root = root.endsWith("/") ? root : root + "/";
+    this.source = ModelSource.of(root, s3);
     this.cacheDir = cacheDir;
-    this.s3 = s3;
   }
 
   public String root() {
-    return root;
+    return source.root();
   }
 
   public ModelSpec spec(String modelId) {
-    return codec.decodeModelSpec(read(modelId, "model.json"));
+    try {
+      return codec.decodeModelSpec(source.card(modelId));
+    } catch (ModelSource.ModelNotFoundException e) {
+      throw new ModelLoadException(modelId, "no model.json at " + source.location(modelId), e);
+    } catch (RuntimeException e) {
+      throw new ModelLoadException(modelId, "model.json is not a valid card: " + e.getMessage(), e);
+    }
   }
 
   public ModelArtifacts fetch(String modelId) {
     ModelSpec spec = spec(modelId);
-    if (!spec.modelId().equals(modelId)) {
+    if (!modelId.equals(spec.modelId())) {
       throw new ModelLoadException(modelId, "model.json declares model_id " + spec.modelId());
     }
-    byte[] weights = root.startsWith("s3://") ? cachedS3Weights(spec) : read(modelId, spec.weights());
+    return spec.isExported() ? exported(spec) : bundled(spec);
+  }
+
+  private ModelArtifacts bundled(ModelSpec spec) {
+    if (spec.weights() == null) {
+      throw new ModelLoadException(spec.modelId(), "model.json names neither a format nor weights");
+    }
+    byte[] weights = source.isS3() ? cachedS3Weights(spec) : read(spec.modelId(), spec.weights());
     verify(spec, weights);
-    return new ModelArtifacts(spec, root + modelId + "/", weights);
+    return ModelArtifacts.bundled(spec, source.location(spec.modelId()), weights);
+  }
+
+  private ModelArtifacts exported(ModelSpec spec) {
+    String id = spec.modelId();
+    Map<String, String> files = spec.files();
+    if (files == null || files.isEmpty()) {
+      throw new ModelLoadException(id, "model.json lists no files; write it with ./pipeline model card");
+    }
+    if (spec.components() != null) {
+      for (Map.Entry<String, ComponentSpec> component : spec.components().entrySet()) {
+        if (!files.containsKey(component.getValue().file())) {
+          throw new ModelLoadException(id, "component '" + component.getKey() + "' file "
+              + component.getValue().file() + " has no checksum in model.json files");
+        }
+      }
+    }
+    Path local = source.localDirectory(id).orElse(null);
+    Path dir = local != null ? local : cacheDir.resolve(id);
+    long bytes = 0;
+    for (Map.Entry<String, String> file : files.entrySet()) {
+      Path path = inside(id, dir, file.getKey());
+      if (local != null) {
+        if (!Files.isRegularFile(path)) {
+          throw new ModelLoadException(id, "missing file " + file.getKey() + " in " + dir);
+        }
+        checksum(id, file.getKey(), file.getValue(), sha256(path));
+      } else if (!Files.isRegularFile(path) || !file.getValue().equals(sha256(path))) {
+        download(id, file.getKey(), file.getValue(), path);
+      }
+      bytes += size(path);
+    }
+    return ModelArtifacts.exported(spec, source.location(id), dir, bytes);
+  }
+
+  private static Path inside(String id, Path dir, String file) {
+    Path path = dir.resolve(file).normalize();
+    if (!path.startsWith(dir.normalize()) || file.isEmpty()) {
+      throw new ModelLoadException(id, "file name '" + file + "' leaves the model directory");
+    }
+    return path;
+  }
+
+  private void download(String id, String file, String expected, Path target) {
+    Path partial = target.resolveSibling(target.getFileName() + ".partial");
+    try {
+      Files.createDirectories(target.getParent());
+      MessageDigest digest = Sha256.digest();
+      try (InputStream in = open(id, file); OutputStream out = Files.newOutputStream(partial)) {
+        byte[] buffer = new byte[1 << 16];
+        for (int n; (n = in.read(buffer)) > 0; ) {
+          digest.update(buffer, 0, n);
+          out.write(buffer, 0, n);
+        }
+      }
+      checksum(id, file, expected, HexFormat.of().formatHex(digest.digest()));
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new ModelLoadException(id, "cannot fetch " + file + " from "
+          + source.location(id) + ": " + e.getMessage(), e);
+    } finally {
+      try {
+        Files.deleteIfExists(partial);
+      } catch (IOException ignored) {
+        // A leftover partial file is overwritten by the next download.
+      }
+    }
+  }
+
+  private InputStream open(String id, String file) {
+    try {
+      return source.open(id, file);
+    } catch (ModelSource.ModelNotFoundException e) {
+      throw new ModelLoadException(id, "missing file " + file + " at " + source.location(id), e);
+    }
+  }
+
+  private static void checksum(String id, String file, String expected, String actual) {
+    if (!actual.equals(expected)) {
+      throw new ModelLoadException(id, "checksum mismatch for " + file + ": model.json says "
+          + expected + ", the file has " + actual);
+    }
+  }
+
+  private static String sha256(Path path) {
+    try {
+      return Sha256.hex(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + path, e);
+    }
+  }
+
+  private static long size(Path path) {
+    try {
+      return Files.size(path);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private static void verify(ModelSpec spec, byte[] weights) {
@@ -83,31 +198,10 @@ public final class ModelRepository {
   }
 
   private byte[] read(String modelId, String file) {
-    String relative = modelId + "/" + file;
-    try {
-      if (root.startsWith("classpath:")) {
-        String resource = root.substring("classpath:".length()) + relative;
-        try (InputStream in = ModelRepository.class.getClassLoader().getResourceAsStream(resource)) {
-          if (in == null) {
-            throw new ModelLoadException(modelId, "no " + resource + " on the classpath");
-          }
-          return in.readAllBytes();
-        }
-      }
-      if (root.startsWith("s3://")) {
-        S3Uri location = S3Uri.parse(root + relative)
-            .orElseThrow(() -> new ModelLoadException(modelId, "bad model root " + root));
-        return s3.get().getObjectAsBytes(b -> b.bucket(location.bucket()).key(location.key()))
-            .asByteArray();
-      }
-      Path dir = Path.of(root.startsWith("file:") ? root.substring("file:".length()) : root);
-      Path path = dir.resolve(modelId).resolve(file);
-      if (!Files.exists(path)) {
-        throw new ModelLoadException(modelId, "no " + path);
-      }
-      return Files.readAllBytes(path);
+    try (InputStream in = open(modelId, file)) {
+      return in.readAllBytes();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + relative + " from " + root, e);
+      throw new UncheckedIOException("cannot read " + file + " from " + source.location(modelId), e);
     }
   }
 }

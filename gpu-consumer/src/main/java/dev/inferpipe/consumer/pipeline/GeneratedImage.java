@@ -1,6 +1,4 @@
 package dev.inferpipe.consumer.pipeline;
 
-import java.util.List;
-
-/** One generated PNG and the prompt words the model did not know. */
-public record GeneratedImage(byte[] png, List<String> unknownWords) {}
+/** One generated PNG and how many prompt words the model could not act on. */
+public record GeneratedImage(byte[] png, int unknownWords) {}

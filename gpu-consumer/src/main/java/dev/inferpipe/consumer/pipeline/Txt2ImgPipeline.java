@@ -3,10 +3,8 @@ package dev.inferpipe.consumer.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.inferpipe.consumer.diffusion.DiffusionSampler;
-import dev.inferpipe.consumer.diffusion.NoiseSchedule;
-import dev.inferpipe.consumer.diffusion.PromptEncoder;
 import dev.inferpipe.consumer.diffusion.Sampler;
-import dev.inferpipe.consumer.model.LoadedModel;
+import dev.inferpipe.consumer.model.DiffusionModel;
 import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.Sha256;
@@ -40,8 +38,6 @@ public final class Txt2ImgPipeline {
   private final Tracer tracer;
   private final StepTelemetry stepTelemetry;
   private final MeterRegistry registry;
-  private final PromptEncoder prompts = new PromptEncoder();
-  private final NoiseSchedule schedule = NoiseSchedule.standard();
 
   public Txt2ImgPipeline(Tracer tracer, StepTelemetry stepTelemetry, MeterRegistry registry) {
     this.tracer = tracer;
@@ -49,7 +45,7 @@ public final class Txt2ImgPipeline {
     this.registry = registry;
   }
 
-  public List<GeneratedImage> run(LoadedModel.Diffusion model, List<Txt2ImgInput> batch,
+  public List<GeneratedImage> run(DiffusionModel model, List<Txt2ImgInput> batch,
       BooleanSupplier cancelled) {
     Txt2ImgInput first = batch.get(0);
     for (Txt2ImgInput in : batch) {
@@ -59,26 +55,28 @@ public final class Txt2ImgPipeline {
         throw new IllegalArgumentException("a batch must share sampler, steps, cfg_scale and size");
       }
     }
-    try (NDManager manager = model.manager().newSubManager()) {
-      float[][] conditioning = new float[batch.size()][];
-      float[][] negative = new float[batch.size()][];
-      List<List<String>> unknown = new ArrayList<>();
+    String modelId = model.spec().modelId();
+    try (NDManager manager = model.workspace().newSubManager()) {
+      DiffusionModel.Prompts prompts;
       Span encode = tracer.spanBuilder("diffusion.encode_prompt").startSpan();
       try (Scope ignored = encode.makeCurrent()) {
-        for (int b = 0; b < batch.size(); b++) {
-          PromptEncoder.Encoded encoded = prompts.encode(batch.get(b).prompt());
-          conditioning[b] = encoded.multiHot();
-          negative[b] = prompts.encode(batch.get(b).negativePrompt()).multiHot();
-          unknown.add(encoded.unknownWords());
-        }
+        List<String> texts = new ArrayList<>();
+        batch.forEach(in -> texts.add(in.prompt()));
+        batch.forEach(in -> texts.add(in.negativePrompt()));
+        prompts = model.encodePrompts(manager, texts);
         encode.setAttribute("prompt_hash", Sha256.hex(first.prompt()));
-        encode.setAttribute("prompt.unknown_words", (long) unknown.get(0).size());
+        encode.setAttribute("prompt.unknown_words", (long) prompts.unknownWords()[0]);
         encode.setAttribute("batch.size", (long) batch.size());
+      } catch (RuntimeException e) {
+        encode.recordException(e);
+        encode.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
+        throw asModelFailure(modelId, "text encoder", e);
       } finally {
         encode.end();
       }
 
       long[] seeds = batch.stream().mapToLong(Txt2ImgInput::seed).toArray();
+      DiffusionModel.SampleShape shape = model.sampleShape();
       Span sample = tracer.spanBuilder("diffusion.sample")
           .setAttribute("diffusion.sampler", first.sampler())
           .setAttribute("diffusion.steps", (long) first.steps())
@@ -86,43 +84,67 @@ public final class Txt2ImgPipeline {
           .setAttribute("diffusion.seed", seeds[0])
           .setAttribute("batch.size", (long) batch.size())
           .startSpan();
-      NDArray images;
+      NDArray samples;
       try (Scope ignored = sample.makeCurrent()) {
         Timer stepTimer = Timer.builder("inference.sampling.step")
             .description("time per sampling / generate step")
-            .tags("task", "txt2img", "model", model.spec().modelId())
+            .tags("task", "txt2img", "model", modelId)
             .publishPercentileHistogram().register(registry);
-        DiffusionSampler sampler = new DiffusionSampler(model.unet(), schedule);
-        images = sampler.sample(manager, new DiffusionSampler.Request(
+        DiffusionSampler sampler = new DiffusionSampler(model, model.schedule());
+        samples = sampler.sample(manager, new DiffusionSampler.Request(
                 Sampler.parse(first.sampler()), first.steps(), first.cfgScale().floatValue(), seeds,
-                conditioning, negative, first.height(), first.width()),
+                prompts.conditioning(), shape.channels(), shape.height(), shape.width()),
             new StepTracer(tracer, stepTelemetry, "diffusion.step", "diffusion.step.index",
                 stepTimer, cancelled));
       } catch (RuntimeException | OutOfMemoryError e) {
         sample.recordException(e);
         sample.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
-        throw classify(e);
+        throw asModelFailure(modelId, "unet", classify(e));
       } finally {
         sample.end();
       }
 
       Span decode = tracer.spanBuilder("diffusion.decode").startSpan();
       try (Scope ignored = decode.makeCurrent()) {
-        float[] pixels = images.toFloatArray();
+        NDArray images = model.decode(samples);
+        long[] dims = images.getShape().getShape();
+        if (dims.length != 4 || dims[0] != batch.size() || dims[1] != 3
+            || dims[2] != first.height() || dims[3] != first.width()) {
+          throw new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId
+              + "' decoded images of shape " + images.getShape() + ", expected ("
+              + batch.size() + ", 3, " + first.height() + ", " + first.width() + ")");
+        }
+        float[] pixels = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
         List<GeneratedImage> result = new ArrayList<>();
         long bytes = 0;
         for (int b = 0; b < batch.size(); b++) {
           byte[] png = png(ImageTensors.toImage(pixels, b, first.height(), first.width()));
           bytes += png.length;
-          result.add(new GeneratedImage(png, unknown.get(b)));
+          result.add(new GeneratedImage(png, prompts.unknownWords()[b]));
         }
         decode.setAttribute("image.format", "png");
         decode.setAttribute("image.bytes", bytes);
         return result;
+      } catch (RuntimeException e) {
+        decode.recordException(e);
+        decode.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
+        throw asModelFailure(modelId, "vae decoder", e);
       } finally {
         decode.end();
       }
     }
+  }
+
+  /**
+   * A component that fails on a well-formed job (wrong shape, a graph that throws) is the
+   * model's fault: {@code INVALID_MODEL}, naming the model. Job failures pass through.
+   */
+  static RuntimeException asModelFailure(String modelId, String component, RuntimeException e) {
+    if (e instanceof JobFailedException || e instanceof JobCancelledException) {
+      return e;
+    }
+    return new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId + "': " + component
+        + " failed: " + e.getMessage(), e);
   }
 
   static RuntimeException classify(Throwable e) {

@@ -2,12 +2,7 @@ package dev.inferpipe.consumer.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import dev.inferpipe.consumer.model.LoadedModel;
-import dev.inferpipe.consumer.shapes.ImageResize;
-import dev.inferpipe.consumer.shapes.ImageTensors;
-import dev.inferpipe.consumer.vqa.TinyVqa;
-import dev.inferpipe.consumer.vqa.VqaVocabulary;
+import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.VqaInput;
 import dev.inferpipe.core.s3.S3Uri;
@@ -34,9 +29,10 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Visual question answering: {@code vqa.image.load} -> {@code vqa.image.resize} ->
- * {@code vqa.image.normalize} -> {@code vqa.model.encode_image} -> {@code vqa.model.encode_text}
- * -> {@code vqa.model.generate} (one {@code vqa.generate.step} per token, greedy) ->
- * {@code vqa.decode.answer}.
+ * {@code vqa.image.normalize} -> {@code vqa.model.encode_text} -> {@code vqa.model.encode} (the
+ * encoder over image and question) -> {@code vqa.model.generate} (one {@code vqa.generate.step}
+ * per token, greedy) -> {@code vqa.decode.answer}. The model ({@link VqaModel}) owns what differs
+ * between models: preprocessing, tokenizer, graphs.
  *
  * <p>Generation runs under a time budget. When the budget runs out between tokens, the pipeline
  * stops and answers with the tokens so far, marked {@code budget_exceeded} (the documented
@@ -71,13 +67,13 @@ public final class VqaPipeline {
   }
 
   /** Runs a job without a tenant (API keys off): {@code {tenant}} image prefixes match nothing. */
-  public VqaAnswer run(LoadedModel.Vqa loaded, VqaInput input, BooleanSupplier cancelled) {
-    return run(loaded, input, null, cancelled);
+  public VqaAnswer run(VqaModel model, VqaInput input, BooleanSupplier cancelled) {
+    return run(model, input, null, cancelled);
   }
 
   /** @param tenant the job's tenant: which {@code {tenant}} image prefixes it may read */
-  public VqaAnswer run(LoadedModel.Vqa loaded, VqaInput input, String tenant,
-      BooleanSupplier cancelled) {
+  public VqaAnswer run(VqaModel model, VqaInput input, String tenant, BooleanSupplier cancelled) {
+    String modelId = model.spec().modelId();
     BufferedImage image = traced("vqa.image.load", span -> {
       span.setAttribute("image.source", input.imageIsS3Uri() ? "s3" : "base64");
       byte[] bytes = imageBytes(input, tenant);
@@ -96,47 +92,60 @@ public final class VqaPipeline {
       return decoded;
     });
     BufferedImage resized = traced("vqa.image.resize", span -> {
-      span.setAttribute("image.target_size", (long) TinyVqa.IMAGE_SIZE);
-      return ImageResize.square(image, TinyVqa.IMAGE_SIZE);
+      BufferedImage out = model.resize(image);
+      span.setAttribute("image.target_width", (long) out.getWidth());
+      span.setAttribute("image.target_height", (long) out.getHeight());
+      return out;
     });
-    TinyVqa model = loaded.model();
-    try (NDManager m = loaded.manager().newSubManager()) {
-      NDArray pixels = traced("vqa.image.normalize", span -> ImageTensors.toTensor(m, List.of(resized)));
-      NDArray imageFeatures = traced("vqa.model.encode_image", span -> model.encodeImage(pixels));
-      VqaVocabulary.EncodedQuestion question = VqaVocabulary.encodeQuestion(input.question());
-      NDArray context = traced("vqa.model.encode_text", span -> {
-        span.setAttribute("question.unknown_words", (long) question.unknownWords().size());
-        NDArray text = model.encodeText(
-            m.create(question.multiHot(), new Shape(1, VqaVocabulary.questionSize())));
-        return model.fuse(imageFeatures, text);
+    try (NDManager m = model.workspace().newSubManager()) {
+      NDArray pixels = traced("vqa.image.normalize", span -> model.normalize(m, resized));
+      VqaModel.Question question = traced("vqa.model.encode_text", span -> {
+        VqaModel.Question q = model.question(m, input.question());
+        span.setAttribute("question.unknown_words", (long) q.unknownWords());
+        return q;
+      });
+      NDArray context = traced("vqa.model.encode", span -> {
+        try {
+          return model.encode(pixels, question);
+        } catch (RuntimeException e) {
+          throw Txt2ImgPipeline.asModelFailure(modelId, "encoder", e);
+        }
       });
       long deadline = clock.get() + budget.toNanos();
+      int limit = Math.min(input.maxNewTokens(), model.maxNewTokens());
       Generation generation = traced("vqa.model.generate", span -> {
-        span.setAttribute("vqa.max_new_tokens", (long) input.maxNewTokens());
-        Generation g = generate(m, model, loaded.spec().modelId(), context, input.maxNewTokens(),
-            deadline, cancelled);
+        span.setAttribute("vqa.max_new_tokens", (long) limit);
+        Generation g;
+        try {
+          g = generate(m, model, context, limit, deadline, cancelled);
+        } catch (RuntimeException e) {
+          throw Txt2ImgPipeline.asModelFailure(modelId, "decoder", e);
+        }
         span.setAttribute("vqa.tokens", (long) g.tokens().size());
         span.setAttribute("vqa.budget_exceeded", g.budgetExceeded());
         return g;
       });
       return traced("vqa.decode.answer", span -> {
-        if (generation.tokens().isEmpty()) {
+        if (generation.tokens().isEmpty() && generation.budgetExceeded()) {
           throw new JobFailedException(ErrorCode.TIMEOUT,
               "no answer token within the " + budget.toMillis() + " ms budget");
         }
-        String answer = String.join(" ", generation.tokens());
-        span.setAttribute("vqa.answer.tokens", (long) generation.tokens().size());
+        String answer = model.answer(generation.tokens());
+        List<String> tokens = generation.tokens().stream().map(model::tokenText).toList();
+        span.setAttribute("vqa.answer.tokens", (long) tokens.size());
         span.setAttribute("vqa.confidence", generation.confidence());
-        return new VqaAnswer(answer, generation.confidence(), generation.tokens(),
+        return new VqaAnswer(answer, generation.confidence(), tokens,
             generation.budgetExceeded(), question.unknownWords());
       });
     }
   }
 
-  private record Generation(List<String> tokens, double confidence, boolean budgetExceeded) {}
+  private record Generation(List<Integer> tokens, double confidence, boolean budgetExceeded) {}
 
-  private Generation generate(NDManager m, TinyVqa model, String modelId, NDArray context,
-      int maxTokens, long deadline, BooleanSupplier cancelled) {
+  /** Greedy decoding: one {@code vqa.generate.step} per token, until the end token or the limit. */
+  private Generation generate(NDManager m, VqaModel model, NDArray context, int limit,
+      long deadline, BooleanSupplier cancelled) {
+    String modelId = model.spec().modelId();
     Timer stepTimer = Timer.builder("inference.sampling.step")
         .description("time per sampling / generate step")
         .tags("task", "vqa", "model", modelId).publishPercentileHistogram()
@@ -145,39 +154,32 @@ public final class VqaPipeline {
         .register(registry);
     StepTracer steps = new StepTracer(tracer, stepTelemetry, "vqa.generate.step",
         "vqa.step.index", stepTimer, cancelled);
-    int answers = VqaVocabulary.answerSize();
-    int positions = VqaVocabulary.MAX_ANSWER_TOKENS;
-    int previous = VqaVocabulary.answerId(VqaVocabulary.BOS);
-    List<String> tokens = new ArrayList<>();
+    List<Integer> prefix = new ArrayList<>(List.of(model.startToken()));
+    List<Integer> tokens = new ArrayList<>();
     double confidence = 1.0;
-    int limit = Math.min(maxTokens, positions);
     for (int step = 0; step < limit; step++) {
       if (clock.get() > deadline) {
         return new Generation(tokens, confidence, true);
       }
       try (var ignored = steps.begin(step, -1); NDManager sm = m.newSubManager()) {
-        float[] prev = new float[answers];
-        prev[previous] = 1f;
-        float[] pos = new float[positions];
-        pos[step] = 1f;
-        NDArray probabilities = model.decodeStep(context,
-                sm.create(prev, new Shape(1, answers)), sm.create(pos, new Shape(1, positions)))
-            .softmax(1);
-        float[] p = probabilities.toFloatArray();
+        float[] p = model.nextToken(sm, context, prefix);
         int best = 0;
         for (int i = 1; i < p.length; i++) {
           if (p[i] > p[best]) {
             best = i;
           }
         }
-        Span.current().setAttribute("vqa.token", VqaVocabulary.answerToken(best));
+        if (!(p[best] >= 0 && p[best] <= 1.0001f)) {
+          throw new IllegalStateException("the decoder's next-token probabilities are not finite");
+        }
+        Span.current().setAttribute("vqa.token", model.tokenText(best));
         confidence *= p[best];
         tokensCounter.increment();
-        if (VqaVocabulary.answerToken(best).equals(VqaVocabulary.EOS)) {
+        if (best == model.endToken()) {
           break;
         }
-        tokens.add(VqaVocabulary.answerToken(best));
-        previous = best;
+        tokens.add(best);
+        prefix.add(best);
       }
     }
     return new Generation(tokens, confidence, false);

@@ -28,7 +28,7 @@ class ModelQualityIT {
       ShapeClassifier judge = ModelEvaluation.bundledClassifier(root);
       // 12 prompts x 17 = 204 samples, 25 DDIM steps, cfg 3.
       ModelEvaluation.Agreement agreement = ModelEvaluation.diffusionAgreement(
-          root, TestModels.diffusion().unet(), judge, 17, 25, 3f, 50_000);
+          root, TestModels.diffusion(), judge, 17, 25, 3f, 50_000);
       System.out.printf("colour %.4f shape %.4f over %d samples%n",
           agreement.color(), agreement.shape(), agreement.samples());
       assertThat(agreement.samples()).isGreaterThanOrEqualTo(200);

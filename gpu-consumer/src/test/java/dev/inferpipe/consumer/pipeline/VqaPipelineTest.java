@@ -112,7 +112,7 @@ class VqaPipelineTest {
     pipeline().run(TestModels.vqa(), new VqaInput(scene(), "where is the blue square?", 3), () -> false);
     List<SpanData> finished = spans.getFinishedSpanItems();
     assertThat(finished).extracting(SpanData::getName).contains("vqa.image.load", "vqa.image.resize",
-        "vqa.image.normalize", "vqa.model.encode_image", "vqa.model.encode_text",
+        "vqa.image.normalize", "vqa.model.encode_text", "vqa.model.encode",
         "vqa.model.generate", "vqa.decode.answer");
     SpanData generate = finished.stream().filter(s -> s.getName().equals("vqa.model.generate"))
         .findFirst().orElseThrow();

@@ -2,6 +2,7 @@ package dev.inferpipe.core.http;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.telemetry.Telemetry;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,7 +10,10 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Executors;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The management port of a worker service: {@code /metrics} (Prometheus text), {@code /healthz}
@@ -28,6 +32,15 @@ public final class ManagementServer implements AutoCloseable {
   /** Starts listening on {@code port} (0 picks a free one). */
   public static ManagementServer start(int port, Telemetry telemetry, BooleanSupplier ready,
       BooleanSupplier alive) {
+    return start(port, telemetry, ready, alive, Map::of);
+  }
+
+  /**
+   * @param problems what keeps the service from being fully ready, by subject (e.g. a model
+   *     that failed to load and why); listed in {@code /readyz} and, when not empty, it answers 503
+   */
+  public static ManagementServer start(int port, Telemetry telemetry, BooleanSupplier ready,
+      BooleanSupplier alive, Supplier<Map<String, String>> problems) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
       server.createContext("/metrics",
@@ -37,10 +50,16 @@ public final class ManagementServer implements AutoCloseable {
         respond(exchange, isAlive ? 200 : 503, "application/json",
             isAlive ? "{\"status\":\"ok\"}" : "{\"status\":\"dead\"}");
       });
+      JobCodec codec = new JobCodec();
       server.createContext("/readyz", exchange -> {
-        boolean isReady = ready.getAsBoolean();
-        respond(exchange, isReady ? 200 : 503, "application/json",
-            "{\"ready\":" + isReady + "}");
+        Map<String, String> found = problems.get();
+        boolean isReady = ready.getAsBoolean() && found.isEmpty();
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("ready", isReady);
+        if (!found.isEmpty()) {
+          body.put("problems", found);
+        }
+        respond(exchange, isReady ? 200 : 503, "application/json", codec.encodeToString(body));
       });
       server.setExecutor(Executors.newFixedThreadPool(2, runnable -> {
         Thread thread = new Thread(runnable, telemetry.serviceName() + "-management");

@@ -29,6 +29,12 @@ public enum ErrorCode {
   UNKNOWN_JOB,
   /** A record or an output is larger than the pipeline's size limit. */
   TOO_LARGE,
+  /**
+   * The job's model cannot run: a file is missing or fails its checksum, the card or a config is
+   * invalid, or a graph rejects well-formed inputs or returns the wrong shape. The message names
+   * the model and the part.
+   */
+  INVALID_MODEL,
   /** Anything not covered above; the message says more. */
   INTERNAL
 }

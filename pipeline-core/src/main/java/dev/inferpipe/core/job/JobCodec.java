@@ -52,6 +52,11 @@ public final class JobCodec {
     return mapper.writeValueAsBytes(value);
   }
 
+  /** Indented, for files people read (model cards). */
+  public String encodePretty(Object value) {
+    return mapper.writerWithDefaultPrettyPrinter().writeValueAsString(value);
+  }
+
   public String encodeToString(Object value) {
     return mapper.writeValueAsString(value);
   }

@@ -1,11 +1,6 @@
 package dev.inferpipe.core.model;
 
 import dev.inferpipe.core.job.JobCodec;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,9 +8,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The models this deployment serves, read from each model's {@code model.json}: from a local
- * model directory ({@code <dir>/<model_id>/model.json}) when one is configured, else from the
- * classpath ({@code models/<model_id>/model.json}).
+ * The models this deployment serves, read from each model's {@code model.json} in the
+ * {@link ModelSource} ({@code INFERPIPE_MODEL_URI}).
  */
 public final class ModelCatalog {
   private final Map<String, ModelSpec> specs;
@@ -33,34 +27,23 @@ public final class ModelCatalog {
   }
 
   /** Loads each listed model's {@code model.json}; fails fast when one is missing or invalid. */
-  public static ModelCatalog load(List<String> modelIds, Optional<Path> modelDir, JobCodec codec) {
+  public static ModelCatalog load(List<String> modelIds, ModelSource source, JobCodec codec) {
     Map<String, ModelSpec> byId = new LinkedHashMap<>();
     for (String id : modelIds) {
-      ModelSpec spec = codec.decodeModelSpec(read(id, modelDir));
-      if (!spec.modelId().equals(id)) {
+      ModelSpec spec;
+      try {
+        spec = codec.decodeModelSpec(source.card(id));
+      } catch (RuntimeException e) {
+        throw new IllegalStateException("cannot read the card of model '" + id + "' from "
+            + source.location(id) + ": " + e.getMessage(), e);
+      }
+      if (!id.equals(spec.modelId())) {
         throw new IllegalStateException(
             "model.json of '" + id + "' declares model_id '" + spec.modelId() + "'");
       }
       byId.put(id, spec);
     }
     return new ModelCatalog(byId);
-  }
-
-  private static byte[] read(String id, Optional<Path> modelDir) {
-    try {
-      if (modelDir.isPresent()) {
-        return Files.readAllBytes(modelDir.get().resolve(id).resolve("model.json"));
-      }
-      String resource = "models/" + id + "/model.json";
-      try (InputStream in = ModelCatalog.class.getClassLoader().getResourceAsStream(resource)) {
-        if (in == null) {
-          throw new IllegalStateException("no model.json for model '" + id + "' on the classpath");
-        }
-        return in.readAllBytes();
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read model.json of '" + id + "'", e);
-    }
   }
 
   public Optional<ModelSpec> find(String modelId) {

@@ -1,0 +1,266 @@
+package dev.inferpipe.consumer.exported;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.inferpipe.consumer.model.ModelLoadException;
+import dev.inferpipe.consumer.model.VqaModel;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.model.ModelSpec;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A VQA model exported as two graphs (OFA / BLIP style): {@code encoder/} reads the image
+ * (preprocessed as {@code preprocessor_config.json} says) and the tokenized question, and
+ * {@code decoder/} gives next-token logits for the answer so far, starting from
+ * {@code generation_config.json}'s {@code decoder_start_token_id}. No KV cache: each step runs
+ * the decoder over the whole prefix, which is what a plain export supports.
+ */
+public final class EncoderDecoderModel implements VqaModel {
+  private final ModelSpec spec;
+  private final NDManager manager;
+  private final TextTokenizer tokenizer;
+  private final Graph encoder;
+  private final Graph decoder;
+  private final ImageProcessing image;
+  private final int startToken;
+  private final int endToken;
+  private final int maxNewTokens;
+
+  private EncoderDecoderModel(ModelSpec spec, NDManager manager, TextTokenizer tokenizer,
+      Graph encoder, Graph decoder, ImageProcessing image, int startToken, int endToken,
+      int maxNewTokens) {
+    this.spec = spec;
+    this.manager = manager;
+    this.tokenizer = tokenizer;
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.image = image;
+    this.startToken = startToken;
+    this.endToken = endToken;
+    this.maxNewTokens = maxNewTokens;
+  }
+
+  /**
+   * {@code preprocessor_config.json} as Hugging Face image processors read it.
+   *
+   * @param resample PIL's code: 0 nearest, 2 bilinear, 3 bicubic (others read as bicubic)
+   */
+  record ImageProcessing(boolean resize, int height, int width, int resample, boolean rescale,
+      double rescaleFactor, boolean normalize, float[] mean, float[] std) {
+
+    static ImageProcessing from(String id, JsonNode json) {
+      JsonNode size = json.path("size");
+      int height = ExportedModels.positiveInt(id, size, "height", 0, "preprocessor_config.json size");
+      int width = ExportedModels.positiveInt(id, size, "width", 0, "preprocessor_config.json size");
+      return new ImageProcessing(json.path("do_resize").asBoolean(true), height, width,
+          json.path("resample").asInt(3), json.path("do_rescale").asBoolean(true),
+          json.path("rescale_factor").asDouble(1 / 255.0), json.path("do_normalize").asBoolean(true),
+          triple(id, json.path("image_mean"), "image_mean"),
+          triple(id, json.path("image_std"), "image_std"));
+    }
+
+    private static float[] triple(String id, JsonNode node, String field) {
+      if (!node.isArray() || node.size() != 3) {
+        throw new ModelLoadException(id, "preprocessor_config.json: " + field
+            + " must list 3 numbers (RGB)");
+      }
+      float[] values = new float[3];
+      for (int i = 0; i < 3; i++) {
+        values[i] = (float) node.get(i).asDouble();
+        if (field.equals("image_std") && !(values[i] > 0)) {
+          throw new ModelLoadException(id, "preprocessor_config.json: image_std must be positive");
+        }
+      }
+      return values;
+    }
+  }
+
+  static EncoderDecoderModel create(ModelSpec spec, Path dir, Device device, JobCodec codec,
+      Graph encoder, Graph decoder) {
+    String id = spec.modelId();
+    ImageProcessing image = ImageProcessing.from(id,
+        ExportedModels.readJson(id, dir.resolve("preprocessor_config.json"), codec, true));
+    if (image.height() != spec.height() || image.width() != spec.width()) {
+      throw new ModelLoadException(id, "preprocessor_config.json resizes to " + image.width() + "x"
+          + image.height() + ", the card says " + spec.width() + "x" + spec.height());
+    }
+    JsonNode generation = ExportedModels.readJson(id, dir.resolve("generation_config.json"), codec,
+        true);
+    JsonNode start = generation.path("decoder_start_token_id");
+    int startToken = start.isIntegralNumber() ? start.asInt()
+        : ExportedModels.positiveInt(id, generation, "bos_token_id", 0, "generation_config.json");
+    JsonNode eos = generation.path("eos_token_id");
+    JsonNode firstEos = eos.isArray() && !eos.isEmpty() ? eos.get(0) : eos;
+    if (!firstEos.isIntegralNumber()) {
+      throw new ModelLoadException(id, "generation_config.json: eos_token_id is missing");
+    }
+    int maxNewTokens = ExportedModels.positiveInt(id, generation, "max_new_tokens", 20,
+        "generation_config.json");
+    TextTokenizer tokenizer = TextTokenizer.load(id, dir.resolve("tokenizer"), codec, 512);
+    return new EncoderDecoderModel(spec, NDManager.newBaseManager(device, "PyTorch"), tokenizer,
+        encoder, decoder, image, startToken, firstEos.asInt(), maxNewTokens);
+  }
+
+  @Override
+  public ModelSpec spec() {
+    return spec;
+  }
+
+  @Override
+  public NDManager workspace() {
+    return manager;
+  }
+
+  @Override
+  public BufferedImage resize(BufferedImage source) {
+    if (!image.resize() || (source.getWidth() == image.width() && source.getHeight() == image.height()
+        && source.getType() == BufferedImage.TYPE_INT_RGB)) {
+      return source;
+    }
+    BufferedImage target = new BufferedImage(image.width(), image.height(),
+        BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = target.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, switch (image.resample()) {
+      case 0 -> RenderingHints.VALUE_INTERPOLATION_NEAREST_NEIGHBOR;
+      case 2 -> RenderingHints.VALUE_INTERPOLATION_BILINEAR;
+      default -> RenderingHints.VALUE_INTERPOLATION_BICUBIC;
+    });
+    g.setRenderingHint(RenderingHints.KEY_RENDERING, RenderingHints.VALUE_RENDER_QUALITY);
+    g.drawImage(source, 0, 0, image.width(), image.height(), null);
+    g.dispose();
+    return target;
+  }
+
+  @Override
+  public NDArray normalize(NDManager m, BufferedImage resized) {
+    int h = resized.getHeight();
+    int w = resized.getWidth();
+    int plane = h * w;
+    float[] data = new float[3 * plane];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int rgb = resized.getRGB(x, y);
+        int[] channels = {(rgb >> 16) & 0xFF, (rgb >> 8) & 0xFF, rgb & 0xFF};
+        for (int c = 0; c < 3; c++) {
+          float v = channels[c];
+          if (image.rescale()) {
+            v = (float) (v * image.rescaleFactor());
+          }
+          if (image.normalize()) {
+            v = (v - image.mean()[c]) / image.std()[c];
+          }
+          data[c * plane + y * w + x] = v;
+        }
+      }
+    }
+    return m.create(data, new Shape(1, 3, h, w));
+  }
+
+  @Override
+  public Question question(NDManager m, String question) {
+    TextTokenizer.Tokens tokens = tokenizer.encode(question, false);
+    Shape shape = new Shape(1, tokens.ids().length);
+    return new Question(List.of(m.create(tokens.ids(), shape), m.create(tokens.mask(), shape)),
+        tokens.unknown());
+  }
+
+  @Override
+  public NDArray encode(NDArray pixels, Question question) {
+    Map<String, NDArray> inputs = new HashMap<>();
+    inputs.put("pixel_values", pixels);
+    inputs.put("input_ids", question.inputs().get(0));
+    inputs.put("attention_mask", question.inputs().get(1));
+    NDArray states = encoder.call(pixels.getManager(), inputs);
+    if (states.getShape().dimension() != 3 || states.getShape().get(0) != 1) {
+      throw new IllegalStateException("the encoder returned shape " + states.getShape()
+          + "; expected (1, S, D)");
+    }
+    return states;
+  }
+
+  @Override
+  public int startToken() {
+    return startToken;
+  }
+
+  @Override
+  public int endToken() {
+    return endToken;
+  }
+
+  @Override
+  public int maxNewTokens() {
+    return maxNewTokens;
+  }
+
+  @Override
+  public float[] nextToken(NDManager m, NDArray context, List<Integer> prefix) {
+    long[] ids = prefix.stream().mapToLong(Integer::longValue).toArray();
+    Shape shape = new Shape(1, ids.length);
+    Map<String, NDArray> inputs = new HashMap<>();
+    inputs.put("decoder_input_ids", m.create(ids, shape));
+    inputs.put("encoder_hidden_states", context);
+    inputs.put("decoder_attention_mask", m.ones(shape, ai.djl.ndarray.types.DataType.INT64));
+    inputs.put("encoder_attention_mask", m.ones(new Shape(1, context.getShape().get(1)),
+        ai.djl.ndarray.types.DataType.INT64));
+    NDArray logits = decoder.call(m, inputs);
+    Shape out = logits.getShape();
+    if (out.dimension() != 3 || out.get(0) != 1 || out.get(1) != ids.length) {
+      throw new IllegalStateException("the decoder returned shape " + out
+          + " for decoder_input_ids of shape " + shape + "; expected (1, " + ids.length + ", V)");
+    }
+    float[] last = logits.get(0, ids.length - 1).toFloatArray();
+    return softmax(last);
+  }
+
+  /** In double precision; a non-finite logit makes every probability NaN (the caller refuses it). */
+  static float[] softmax(float[] logits) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float v : logits) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    double[] e = new double[logits.length];
+    for (int i = 0; i < logits.length; i++) {
+      e[i] = Math.exp(logits[i] - max);
+      sum += e[i];
+    }
+    float[] p = new float[logits.length];
+    for (int i = 0; i < logits.length; i++) {
+      p[i] = (float) (e[i] / sum);
+    }
+    return p;
+  }
+
+  @Override
+  public String tokenText(int token) {
+    return tokenizer.decode(new long[] {token}, false);
+  }
+
+  @Override
+  public String answer(List<Integer> tokens) {
+    return tokenizer.decode(tokens.stream().mapToLong(Integer::longValue).toArray(), true).trim();
+  }
+
+  /** The graphs, for {@code model check}. */
+  public List<Graph> graphs() {
+    return List.of(encoder, decoder);
+  }
+
+  @Override
+  public void close() {
+    encoder.close();
+    decoder.close();
+    tokenizer.close();
+    manager.close();
+  }
+}
