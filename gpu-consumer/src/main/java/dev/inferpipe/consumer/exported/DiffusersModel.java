@@ -188,6 +188,10 @@ public final class DiffusersModel implements DiffusionModel {
     return vae.call(m, Map.of("latent_sample", samples.div(scalingFactor)));
   }
 
+  TextTokenizer tokenizer() {
+    return tokenizer;
+  }
+
   /** The graphs, for {@code model check}. */
   public List<Graph> graphs() {
     return vae == null ? List.of(textEncoder, unet) : List.of(textEncoder, unet, vae);

@@ -91,8 +91,7 @@ public final class ModelTool {
         out.printf("  %-13s %-22s %-12s%n", graph.role(), graph.file(), graph.engine());
         Map<String, String> shapes = onnxShapes(dir, graph);
         for (Map.Entry<String, DataType> input : graph.inputs().entrySet()) {
-          out.printf("      in  %-24s %-8s %s%n", input.getKey(), input.getValue().asNumpy()
-              .toString(), shapes.getOrDefault(input.getKey(), ""));
+          out.printf("      in  %-24s %-8s %s%n", input.getKey(), input.getValue(), shapes.getOrDefault(input.getKey(), ""));
         }
         shapes.forEach((name, shape) -> {
           if (name.startsWith("out:")) {

@@ -45,7 +45,7 @@ public record OnnxSignature(List<Tensor> inputs, List<Tensor> outputs) {
       while (!in.atEnd(Long.MAX_VALUE)) {
         long tag = in.varint();
         if (tag >>> 3 == 7 && (tag & 7) == 2) {
-          long end = in.position() + in.varint();
+          long end = in.messageEnd();
           return graph(in, end);
         }
         in.skip(tag);
@@ -64,10 +64,10 @@ public record OnnxSignature(List<Tensor> inputs, List<Tensor> outputs) {
       long tag = in.varint();
       int field = (int) (tag >>> 3);
       if ((tag & 7) == 2 && (field == 11 || field == 12)) {
-        Tensor tensor = valueInfo(in, in.position() + in.varint());
+        Tensor tensor = valueInfo(in, in.messageEnd());
         (field == 11 ? inputs : outputs).add(tensor);
       } else if ((tag & 7) == 2 && field == 5) {
-        initializers.add(initializerName(in, in.position() + in.varint()));
+        initializers.add(initializerName(in, in.messageEnd()));
       } else {
         in.skip(tag);
       }
@@ -99,18 +99,18 @@ public record OnnxSignature(List<Tensor> inputs, List<Tensor> outputs) {
       if (field == 1 && (tag & 7) == 2) {
         name = in.string();
       } else if (field == 2 && (tag & 7) == 2) {
-        long typeEnd = in.position() + in.varint();
+        long typeEnd = in.messageEnd();
         while (!in.atEnd(typeEnd)) {
           long typeTag = in.varint();
           if (typeTag >>> 3 == 1 && (typeTag & 7) == 2) {
-            long tensorEnd = in.position() + in.varint();
+            long tensorEnd = in.messageEnd();
             while (!in.atEnd(tensorEnd)) {
               long tensorTag = in.varint();
               if (tensorTag >>> 3 == 1 && (tensorTag & 7) == 0) {
                 int code = (int) in.varint();
                 dtype = code >= 0 && code < ELEMENT_TYPES.length ? ELEMENT_TYPES[code] : "type" + code;
               } else if (tensorTag >>> 3 == 2 && (tensorTag & 7) == 2) {
-                dims = shape(in, in.position() + in.varint());
+                dims = shape(in, in.messageEnd());
               } else {
                 in.skip(tensorTag);
               }
@@ -131,7 +131,7 @@ public record OnnxSignature(List<Tensor> inputs, List<Tensor> outputs) {
     while (!in.atEnd(end)) {
       long tag = in.varint();
       if (tag >>> 3 == 1 && (tag & 7) == 2) {
-        long dimEnd = in.position() + in.varint();
+        long dimEnd = in.messageEnd();
         long value = -1;
         while (!in.atEnd(dimEnd)) {
           long dimTag = in.varint();
@@ -160,6 +160,12 @@ public record OnnxSignature(List<Tensor> inputs, List<Tensor> outputs) {
 
     long position() {
       return position;
+    }
+
+    /** Reads a length prefix; returns where the message it announces ends. */
+    long messageEnd() throws IOException {
+      long length = varint();
+      return position + length;
     }
 
     boolean atEnd(long end) throws IOException {

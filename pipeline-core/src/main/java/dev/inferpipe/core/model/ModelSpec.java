@@ -1,5 +1,6 @@
 package dev.inferpipe.core.model;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import dev.inferpipe.core.job.Task;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +53,7 @@ public record ModelSpec(
         samplers, maxNewTokens, weights, weightsSha256, null, null, null);
   }
 
+  @JsonIgnore
   public boolean isExported() {
     return format != null;
   }

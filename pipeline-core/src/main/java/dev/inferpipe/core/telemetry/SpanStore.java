@@ -103,6 +103,21 @@ public final class SpanStore implements SpanProcessor {
     }
   }
 
+  /** Every stored span with this name, over all traces (spans outside jobs, e.g. model loads). */
+  public List<SpanData> named(String spanName) {
+    synchronized (traces) {
+      List<SpanData> found = new ArrayList<>();
+      for (Trace trace : traces.values()) {
+        for (SpanData span : trace.spans) {
+          if (span.getName().equals(spanName)) {
+            found.add(span);
+          }
+        }
+      }
+      return found;
+    }
+  }
+
   /**
    * Spans never stored: those ending after their trace already held the maximum, and any single
    * span estimated larger than the whole byte cap. Spans of evicted traces are not counted.
