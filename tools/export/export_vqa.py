@@ -26,8 +26,6 @@ Not run in the inferpipe repository (no model hub there); testdata/models/make_f
 builds the same layout with tiny models and was run.
 """
 import argparse
-import inspect
-import json
 import os
 import shutil
 import sys
@@ -35,6 +33,9 @@ import tempfile
 
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from graphs import write_graph, write_json  # noqa: E402  (tools/export/graphs.py)
 
 
 class Encoder(nn.Module):
@@ -68,74 +69,6 @@ class Decoder(nn.Module):
         return self.text_decoder(input_ids=decoder_input_ids, encoder_hidden_states=encoder_hidden_states,
                                  encoder_attention_mask=encoder_attention_mask, use_cache=False,
                                  return_dict=False)[0]
-
-
-TWO_GB = 2 * 1024 ** 3 - 64 * 1024 ** 2
-
-
-def export_onnx(module, example, path, input_names, output_names, dynamic_axes, opset):
-    import onnx
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    kwargs = {}
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kwargs["dynamo"] = False  # torch >= 2.9 defaults to the dynamo exporter; keep dynamic_axes semantics
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(path)) as scratch:
-        tmp = os.path.join(scratch, "model.onnx")
-        with torch.no_grad():
-            torch.onnx.export(module, example, tmp, input_names=input_names, output_names=output_names,
-                              dynamic_axes=dynamic_axes, opset_version=opset, do_constant_folding=True,
-                              export_params=True, **kwargs)
-        size = sum(os.path.getsize(os.path.join(scratch, f)) for f in os.listdir(scratch))
-        model = onnx.load(tmp)
-        for stale in (path, path + "_data"):
-            if os.path.exists(stale):
-                os.remove(stale)
-        if size > TWO_GB:
-            onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=os.path.basename(path) + "_data", size_threshold=1024)
-        else:
-            onnx.save_model(model, path)
-    onnx.checker.check_model(path)
-    m = onnx.load(path, load_external_data=False)
-    print("  %s: inputs %s -> outputs %s" % (os.path.relpath(path), [i.name for i in m.graph.input],
-                                             [o.name for o in m.graph.output]))
-
-
-def export_torchscript(module, example, path):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with torch.no_grad():
-        traced = torch.jit.trace(module, example, check_trace=False)
-    traced.save(path)
-    print("  %s: traced" % os.path.relpath(path))
-
-
-def parity(fmt, path, module, example, names):
-    with torch.no_grad():
-        ref = module(*example).float().cpu()
-    if fmt == "torchscript":
-        with torch.no_grad():
-            got = torch.jit.load(path, map_location="cpu")(*[t.cpu() for t in example]).float()
-    else:
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            print("    (onnxruntime not installed: no ONNX parity check)")
-            return
-        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        got = torch.from_numpy(sess.run(None, {n: t.cpu().numpy() for n, t in zip(names, example)})[0]).float()
-    print("    max |exported - eager| = %.3g (eager max |x| = %.3g)" % (
-        (got - ref).abs().max().item(), ref.abs().max().item()))
-
-
-def write_graph(fmt, module, example, out_dir, input_names, output_name, dynamic_axes, opset):
-    module.eval()
-    if fmt == "onnx":
-        path = os.path.join(out_dir, "model.onnx")
-        export_onnx(module, example, path, input_names, [output_name], dynamic_axes, opset)
-    else:
-        path = os.path.join(out_dir, "model.pt")
-        export_torchscript(module, example, path)
-    parity(fmt, path, module, example, input_names)
 
 
 def main():
@@ -181,9 +114,7 @@ def main():
     generation = {"decoder_start_token_id": int(start), "bos_token_id": int(tc.bos_token_id),
                   "eos_token_id": int(tc.sep_token_id), "pad_token_id": int(tc.pad_token_id),
                   "max_new_tokens": args.max_new_tokens}
-    with open(os.path.join(out, "generation_config.json"), "w", encoding="utf-8") as f:
-        json.dump(generation, f, indent=2)
-        f.write("\n")
+    write_json(os.path.join(out, "generation_config.json"), generation, sort_keys=False)  # key order as built
     print("  generation: %s" % generation)
 
     # --- example inputs --------------------------------------------------------------------

@@ -92,6 +92,14 @@ data "aws_iam_policy_document" "producer_api" {
     actions   = ["kms:Decrypt"]
     resources = [var.output_kms_key_arn]
   }
+  # The API validates jobs against the same model cards the consumer serves: cards only.
+  dynamic "statement" {
+    for_each = var.model_bucket_arn == "" ? [] : [var.model_bucket_arn]
+    content {
+      actions   = ["s3:GetObject"]
+      resources = ["${statement.value}/*/model.json"]
+    }
+  }
 }
 
 # gpu-consumer: read requests in its group, write outputs, status and DLQ, read models.

@@ -247,6 +247,9 @@ class TerraformTest {
     String sink = at(iam, "data", "aws_iam_policy_document", "storage_sink").toString();
     assertThat(api).contains("local.topic.requests", "local.topic.status", "AlterTransactionalId")
         .doesNotContain("s3:PutObject", "local.topic.outputs");
+    // Both read models from INFERPIPE_MODEL_URI: the consumer every file, the API only the cards.
+    assertThat(api).contains("var.model_bucket_arn", "/*/model.json");
+    assertThat(consumer).contains("var.model_bucket_arn");
     assertThat(consumer).contains("local.topic.requests", "local.topic.outputs", "local.topic.dlq")
         .doesNotContain("s3:PutObject", "TransactionalId");
     assertThat(sink).contains("s3:PutObject", "local.topic.outputs", "kms:GenerateDataKey")
