@@ -19,7 +19,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A VQA model exported as two graphs (OFA / BLIP style): {@code encoder/} reads the image
- * (preprocessed as {@code preprocessor_config.json} says) and the tokenized question, and
+ * (preprocessed as {@code preprocessor_config.json} says) and the tokenized question (or, when
+ * the model has a {@code text_encoder/}, that sentence encoder's hidden states for it), and
  * {@code decoder/} gives next-token logits for the answer so far, starting from
  * {@code generation_config.json}'s {@code decoder_start_token_id}. No KV cache: each step runs
  * the decoder over the whole prefix, which is what a plain export supports.
@@ -28,6 +29,7 @@ public final class EncoderDecoderModel implements VqaModel {
   private final ModelSpec spec;
   private final NDManager manager;
   private final TextTokenizer tokenizer;
+  private final Graph textEncoder;
   private final Graph encoder;
   private final Graph decoder;
   private final ImageProcessing image;
@@ -36,11 +38,12 @@ public final class EncoderDecoderModel implements VqaModel {
   private final int maxNewTokens;
 
   private EncoderDecoderModel(ModelSpec spec, NDManager manager, TextTokenizer tokenizer,
-      Graph encoder, Graph decoder, ImageProcessing image, int startToken, int endToken,
-      int maxNewTokens) {
+      Graph textEncoder, Graph encoder, Graph decoder, ImageProcessing image, int startToken,
+      int endToken, int maxNewTokens) {
     this.spec = spec;
     this.manager = manager;
     this.tokenizer = tokenizer;
+    this.textEncoder = textEncoder;
     this.encoder = encoder;
     this.decoder = decoder;
     this.image = image;
@@ -84,8 +87,9 @@ public final class EncoderDecoderModel implements VqaModel {
     }
   }
 
+  /** @param textEncoder the question's sentence encoder, or null (the encoder reads token ids) */
   static EncoderDecoderModel create(ModelSpec spec, Path dir, Device device, JobCodec codec,
-      Graph encoder, Graph decoder) {
+      Graph textEncoder, Graph encoder, Graph decoder) {
     String id = spec.modelId();
     ImageProcessing image = ImageProcessing.from(id,
         ExportedModels.readJson(id, dir.resolve("preprocessor_config.json"), codec, true));
@@ -107,7 +111,7 @@ public final class EncoderDecoderModel implements VqaModel {
         "generation_config.json");
     TextTokenizer tokenizer = TextTokenizer.load(id, dir.resolve("tokenizer"), codec, 512);
     return new EncoderDecoderModel(spec, NDManager.newBaseManager(device, "PyTorch"), tokenizer,
-        encoder, decoder, image, startToken, firstEos.asInt(), maxNewTokens);
+        textEncoder, encoder, decoder, image, startToken, firstEos.asInt(), maxNewTokens);
   }
 
   @Override
@@ -167,17 +171,30 @@ public final class EncoderDecoderModel implements VqaModel {
 
   @Override
   public Question question(NDManager m, String question) {
-    TextTokenizer.Tokens tokens = tokenizer.encode(question, false);
+    TextTokenizer.Tokens tokens = tokenizer.encode(question, textEncoder != null);
     Shape shape = new Shape(1, tokens.ids().length);
-    return new Question(List.of(m.create(tokens.ids(), shape), m.create(tokens.mask(), shape)),
-        tokens.unknown());
+    NDArray ids = m.create(tokens.ids(), shape);
+    NDArray mask = m.create(tokens.mask(), shape);
+    if (textEncoder == null) {
+      return new Question(List.of(ids, mask), tokens.unknown());
+    }
+    Map<String, NDArray> inputs = new HashMap<>();
+    inputs.put("input_ids", ids);
+    inputs.put("attention_mask", mask);
+    inputs.put("token_type_ids", m.zeros(shape, ai.djl.ndarray.types.DataType.INT64));
+    NDArray hidden = textEncoder.call(m, inputs);
+    if (hidden.getShape().dimension() != 3 || hidden.getShape().get(1) != shape.get(1)) {
+      throw new IllegalStateException("the text encoder returned shape " + hidden.getShape()
+          + " for input_ids of shape " + shape);
+    }
+    return new Question(List.of(hidden, mask), tokens.unknown());
   }
 
   @Override
   public NDArray encode(NDArray pixels, Question question) {
     Map<String, NDArray> inputs = new HashMap<>();
     inputs.put("pixel_values", pixels);
-    inputs.put("input_ids", question.inputs().get(0));
+    inputs.put(textEncoder == null ? "input_ids" : "question_hidden_states", question.inputs().get(0));
     inputs.put("attention_mask", question.inputs().get(1));
     NDArray states = encoder.call(pixels.getManager(), inputs);
     if (states.getShape().dimension() != 3 || states.getShape().get(0) != 1) {
@@ -253,11 +270,14 @@ public final class EncoderDecoderModel implements VqaModel {
 
   /** The graphs, for {@code model check}. */
   public List<Graph> graphs() {
-    return List.of(encoder, decoder);
+    return textEncoder == null ? List.of(encoder, decoder) : List.of(textEncoder, encoder, decoder);
   }
 
   @Override
   public void close() {
+    if (textEncoder != null) {
+      textEncoder.close();
+    }
     encoder.close();
     decoder.close();
     tokenizer.close();

@@ -52,12 +52,17 @@ public final class ExportedModels {
         }
         case ModelSpec.FORMAT_ENCODER_DECODER -> {
           requireTask(spec, Task.VQA);
+          // With a text_encoder/ (a pretrained sentence encoder for the question), the encoder
+          // takes its hidden states; without one, the question's token ids.
+          Graph text = graph(spec, dir, TEXT_ENCODER, device, tracer, opened,
+              Set.of("input_ids"), Set.of("attention_mask", "token_type_ids"), false);
           Graph encoder = graph(spec, dir, ENCODER, device, tracer, opened,
-              Set.of("pixel_values", "input_ids"), Set.of("attention_mask"), true);
+              Set.of("pixel_values", text == null ? "input_ids" : "question_hidden_states"),
+              Set.of("attention_mask"), true);
           Graph decoder = graph(spec, dir, DECODER, device, tracer, opened,
               Set.of("decoder_input_ids", "encoder_hidden_states"),
               Set.of("decoder_attention_mask", "encoder_attention_mask"), true);
-          yield EncoderDecoderModel.create(spec, dir, device, codec, encoder, decoder);
+          yield EncoderDecoderModel.create(spec, dir, device, codec, text, encoder, decoder);
         }
         default -> throw new ModelLoadException(spec.modelId(), "unknown format '" + spec.format()
             + "' (diffusers or encoder-decoder)");

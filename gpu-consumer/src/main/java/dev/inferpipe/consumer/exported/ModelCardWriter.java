@@ -43,6 +43,10 @@ public final class ModelCardWriter {
       ExportedModels.DECODER, ordered("decoder_input_ids", "int64",
           "encoder_hidden_states", "float32"));
 
+  /** A vqa encoder after a text_encoder/: the question arrives as hidden states. */
+  static final Map<String, String> ENCODER_WITH_TEXT_ENCODER = ordered("pixel_values", "float32",
+      "question_hidden_states", "float32", "attention_mask", "int64");
+
   private final JobCodec codec = new JobCodec();
 
   private static Map<String, String> ordered(String... pairs) {
@@ -70,9 +74,10 @@ public final class ModelCardWriter {
     Map<String, ComponentSpec> components = new LinkedHashMap<>();
     List<String> roles = diffusers
         ? List.of(ExportedModels.TEXT_ENCODER, ExportedModels.UNET, ExportedModels.VAE_DECODER)
-        : List.of(ExportedModels.ENCODER, ExportedModels.DECODER);
+        : List.of(ExportedModels.TEXT_ENCODER, ExportedModels.ENCODER, ExportedModels.DECODER);
     for (String role : roles) {
-      component(id, dir, role, previous).ifPresent(c -> components.put(role, c));
+      component(id, dir, role, previous, encoderDecoder && Files.isDirectory(
+          dir.resolve(ExportedModels.TEXT_ENCODER))).ifPresent(c -> components.put(role, c));
     }
     Map<String, String> files = checksums(dir);
     if (diffusers) {
@@ -90,7 +95,7 @@ public final class ModelCardWriter {
       int maxSteps = Math.min(SCHEMA_MAX_STEPS, config.numTrainTimesteps());
       return new ModelSpec(id, Task.TXT2IMG, null, sizes.width(), sizes.height(), maxSteps,
           Math.min(DEFAULT_STEPS, maxSteps), List.of("ddim", "euler", "ddpm"), null, null, null,
-          ModelSpec.FORMAT_DIFFUSERS, components, files);
+          ModelSpec.FORMAT_DIFFUSERS, components, files, sources(previous, files));
     }
     EncoderDecoderModel.ImageProcessing image = EncoderDecoderModel.ImageProcessing.from(id,
         ExportedModels.readJson(id, dir.resolve("preprocessor_config.json"), codec, true));
@@ -99,7 +104,8 @@ public final class ModelCardWriter {
     int maxNewTokens = Math.min(SCHEMA_MAX_NEW_TOKENS,
         ExportedModels.positiveInt(id, generation, "max_new_tokens", 20, "generation_config.json"));
     return new ModelSpec(id, Task.VQA, null, image.width(), image.height(), null, null, null,
-        maxNewTokens, null, null, ModelSpec.FORMAT_ENCODER_DECODER, components, files);
+        maxNewTokens, null, null, ModelSpec.FORMAT_ENCODER_DECODER, components, files,
+        sources(previous, files));
   }
 
   /** Writes {@link #card} to {@code dir/model.json} and returns it. */
@@ -111,6 +117,17 @@ public final class ModelCardWriter {
       throw new UncheckedIOException("cannot write " + dir.resolve("model.json"), e);
     }
     return spec;
+  }
+
+  /** A previous card's {@code sources} for files still in the directory (kept, like inputs). */
+  private static Map<String, String> sources(Optional<ModelSpec> previous, Map<String, String> files) {
+    Map<String, String> kept = new TreeMap<>();
+    previous.map(ModelSpec::sources).ifPresent(s -> s.forEach((file, source) -> {
+      if (files.containsKey(file)) {
+        kept.put(file, source);
+      }
+    }));
+    return kept.isEmpty() ? null : new LinkedHashMap<>(kept);
   }
 
   private Optional<ModelSpec> previous(Path dir) {
@@ -125,8 +142,9 @@ public final class ModelCardWriter {
     }
   }
 
+  /** @param questionEncoder a vqa model with a text_encoder: its encoder takes hidden states */
   private static Optional<ComponentSpec> component(String id, Path dir, String role,
-      Optional<ModelSpec> previous) {
+      Optional<ModelSpec> previous, boolean questionEncoder) {
     Path roleDir = dir.resolve(role);
     if (!Files.isDirectory(roleDir)) {
       return Optional.empty();
@@ -157,7 +175,8 @@ public final class ModelCardWriter {
           .filter(c -> c.file().equals(file) && c.inputs() != null && !c.inputs().isEmpty())
           .map(ComponentSpec::inputs)
           .orElse(null);
-      inputs.putAll(kept != null ? kept : TORCHSCRIPT_INPUTS.get(role));
+      inputs.putAll(kept != null ? kept : questionEncoder && role.equals(ExportedModels.ENCODER)
+          ? ENCODER_WITH_TEXT_ENCODER : TORCHSCRIPT_INPUTS.get(role));
     }
     return Optional.of(new ComponentSpec(file,
         onnx ? ComponentSpec.ONNX_RUNTIME : ComponentSpec.PYTORCH, inputs));

@@ -84,18 +84,34 @@ public final class ModelRepository {
         }
       }
     }
+    Map<String, String> provided = spec.sources() == null ? Map.of() : spec.sources();
+    for (Map.Entry<String, String> entry : provided.entrySet()) {
+      if (!files.containsKey(entry.getKey()) || !entry.getValue().startsWith("classpath:")) {
+        throw new ModelLoadException(id, "sources: " + entry.getKey() + " must be a listed file "
+            + "with a classpath:<resource> source, got " + entry.getValue());
+      }
+    }
+    // A local directory is used in place when it holds every file; otherwise (classpath, S3, or
+    // files the card says ship in a jar) the model is assembled in the cache directory.
     Path local = source.localDirectory(id).orElse(null);
+    boolean complete = local != null;
+    for (String file : local == null ? java.util.Set.<String>of() : files.keySet()) {
+      if (!Files.isRegularFile(inside(id, local, file))) {
+        if (!provided.containsKey(file)) {
+          throw new ModelLoadException(id, "missing file " + file + " in " + local);
+        }
+        complete = false;
+      }
+    }
+    local = complete ? local : null;
     Path dir = local != null ? local : cacheDir.resolve(id);
     long bytes = 0;
     for (Map.Entry<String, String> file : files.entrySet()) {
       Path path = inside(id, dir, file.getKey());
       if (local != null) {
-        if (!Files.isRegularFile(path)) {
-          throw new ModelLoadException(id, "missing file " + file.getKey() + " in " + dir);
-        }
         checksum(id, file.getKey(), file.getValue(), sha256(path));
       } else if (!Files.isRegularFile(path) || !file.getValue().equals(sha256(path))) {
-        download(id, file.getKey(), file.getValue(), path);
+        download(id, file.getKey(), file.getValue(), path, provided.get(file.getKey()));
       }
       bytes += size(path);
     }
@@ -110,12 +126,14 @@ public final class ModelRepository {
     return path;
   }
 
-  private void download(String id, String file, String expected, Path target) {
+  /** @param resource {@code classpath:<resource>} when the card says the file ships in a jar */
+  private void download(String id, String file, String expected, Path target, String resource) {
     Path partial = target.resolveSibling(target.getFileName() + ".partial");
     try {
       Files.createDirectories(target.getParent());
       MessageDigest digest = Sha256.digest();
-      try (InputStream in = open(id, file); OutputStream out = Files.newOutputStream(partial)) {
+      try (InputStream in = resource != null ? openResource(id, file, resource) : open(id, file);
+          OutputStream out = Files.newOutputStream(partial)) {
         byte[] buffer = new byte[1 << 16];
         for (int n; (n = in.read(buffer)) > 0; ) {
           digest.update(buffer, 0, n);
@@ -135,6 +153,16 @@ public final class ModelRepository {
         // A leftover partial file is overwritten by the next download.
       }
     }
+  }
+
+  private static InputStream openResource(String id, String file, String resource) {
+    String name = resource.substring("classpath:".length());
+    InputStream in = ModelRepository.class.getClassLoader().getResourceAsStream(name);
+    if (in == null) {
+      throw new ModelLoadException(id, "missing file " + file + ": its source " + resource
+          + " is not on the classpath");
+    }
+    return in;
   }
 
   private InputStream open(String id, String file) {

@@ -82,7 +82,7 @@ public final class Fixtures {
     }
   }
 
-  static void copyTree(Path from, Path to) {
+  public static void copyTree(Path from, Path to) {
     try (Stream<Path> walk = Files.walk(from)) {
       for (Path path : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
         Path target = to.resolve(from.relativize(path).toString());

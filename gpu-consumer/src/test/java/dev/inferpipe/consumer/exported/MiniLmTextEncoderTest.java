@@ -1,6 +1,7 @@
 package dev.inferpipe.consumer.exported;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
 import dev.inferpipe.consumer.model.DiffusionModel;
@@ -56,6 +57,32 @@ class MiniLmTextEncoderTest {
       }
       assertThat(cases).isEqualTo(3);
     }
+  }
+
+  /** The card's sources: the encoder is read from the langchain4j jar, not the model directory. */
+  @Test
+  void theEncoderCanShipInItsJar(@org.junit.jupiter.api.io.TempDir Path root) throws IOException {
+    Path dir = root.resolve("fx-minilm");
+    Fixtures.copyTree(Fixtures.ROOT.resolve("fx-minilm"), dir);
+    assertThat(dir.resolve("text_encoder/model.onnx")).doesNotExist();
+    Path card = dir.resolve("model.json");
+    java.nio.file.Files.writeString(card, java.nio.file.Files.readString(card).replaceFirst(
+        "\\n}\\s*$", ",\n  \"sources\" : {\"text_encoder/model.onnx\" : "
+            + "\"classpath:all-minilm-l6-v2.onnx\", \"tokenizer/tokenizer.json\" : "
+            + "\"classpath:all-minilm-l6-v2-tokenizer.json\"}\n}\n"));
+    try (LoadedModel loaded = Fixtures.load(root, "fx-minilm")) {
+      try (NDManager m = ((DiffusersModel) loaded).workspace().newSubManager()) {
+        float[] hidden = ((DiffusersModel) loaded).encodePrompts(m, List.of("a scarlet ball"))
+            .conditioning().toFloatArray();
+        assertThat(Fixtures.maxAbsDiff(hidden, Fixtures.floats(Fixtures.reference("minilm")
+            .path("cases").get(0).path("last_hidden_state")))).isLessThan(1e-4);
+      }
+    }
+    // A source outside the classpath scheme is refused.
+    java.nio.file.Files.writeString(card, java.nio.file.Files.readString(card)
+        .replace("classpath:all-minilm-l6-v2.onnx", "file:/etc/passwd"));
+    assertThatThrownBy(() -> Fixtures.load(root, "fx-minilm"))
+        .hasMessageContaining("must be a listed file with a classpath:<resource> source");
   }
 
   @Test

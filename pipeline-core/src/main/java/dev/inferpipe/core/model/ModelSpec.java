@@ -23,6 +23,9 @@ import java.util.Map;
  * @param format exported models: the directory layout
  * @param components exported models: each graph by role ({@code unet}, {@code encoder}, ...)
  * @param files exported models: every file of the directory (relative path) and its SHA-256
+ * @param sources exported models: files that ship elsewhere than the model directory, by path,
+ *     as {@code classpath:<resource>} (a pretrained encoder inside a Maven jar); still checked
+ *     against {@code files}
  */
 public record ModelSpec(
     String modelId,
@@ -38,7 +41,8 @@ public record ModelSpec(
     String weightsSha256,
     String format,
     Map<String, ComponentSpec> components,
-    Map<String, String> files) {
+    Map<String, String> files,
+    Map<String, String> sources) {
 
   /** txt2img: the diffusers / Optimum ONNX Stable Diffusion layout. */
   public static final String FORMAT_DIFFUSERS = "diffusers";
@@ -50,7 +54,7 @@ public record ModelSpec(
       int height, Integer maxSteps, Integer defaultSteps, List<String> samplers,
       Integer maxNewTokens, String weights, String weightsSha256) {
     return new ModelSpec(modelId, task, architecture, width, height, maxSteps, defaultSteps,
-        samplers, maxNewTokens, weights, weightsSha256, null, null, null);
+        samplers, maxNewTokens, weights, weightsSha256, null, null, null, null);
   }
 
   @JsonIgnore
