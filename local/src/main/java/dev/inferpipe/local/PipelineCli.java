@@ -3,6 +3,7 @@ package dev.inferpipe.local;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.telemetry.Logging;
 import java.io.PrintStream;
+import dev.inferpipe.consumer.bench.ModelBenchmark;
 import dev.inferpipe.consumer.bench.StepBenchmark;
 import dev.inferpipe.consumer.eval.EvaluateMain;
 import dev.inferpipe.consumer.exported.ModelTool;
@@ -31,6 +32,8 @@ public final class PipelineCli {
                 retrain a bundled model (minutes on CPU; see docs/models.md)
         evaluate  measure model quality (judge agreement, VQA exact match)
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
+        bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
+                and the text encoder's share
         model card <dir>    write model.json for an exported model directory (docs/models.md)
         model check <dir>   load every graph of an exported model, print it, run one job
 
@@ -107,6 +110,9 @@ public final class PipelineCli {
       }
       case "bench" -> {
         quietLibraries(env);
+        if (!rest.isEmpty() && rest.get(0).equals("models")) {
+          return ModelBenchmark.run(rest.subList(1, rest.size()), out);
+        }
         StepBenchmark.main(restArray);
         return 0;
       }
