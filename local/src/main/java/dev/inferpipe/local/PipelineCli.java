@@ -30,7 +30,9 @@ public final class PipelineCli {
         hash-key <key>              the sha256 to put in an API keys file
         train   diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]
                 retrain a bundled model (minutes on CPU; see docs/models.md)
-        evaluate  measure model quality (judge agreement, VQA exact match)
+        evaluate  [--models ROOT] [--judge DIR] [--samples N] [--seed S]   model quality on
+                scenes from another renderer, held-out prompts and questions (docs/models.md);
+                --legacy: the Java-trained models' own figures
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
         bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
                 and the text encoder's share
@@ -43,6 +45,23 @@ public final class PipelineCli {
       """;
 
   private PipelineCli() {}
+
+  /** {@code evaluate [--models ROOT] [--judge DIR] [--samples N] [--seed S]}. */
+  private static int evaluate(List<String> args, PrintStream out) throws Exception {
+    Map<String, String> options = new java.util.HashMap<>(Map.of("--models", "models/out/",
+        "--judge", "models/out/judge", "--samples", "400", "--seed", "20261202"));
+    for (int i = 0; i + 1 < args.size(); i += 2) {
+      if (!options.containsKey(args.get(i))) {
+        throw new IllegalArgumentException("unknown option " + args.get(i));
+      }
+      options.put(args.get(i), args.get(i + 1));
+    }
+    var scores = dev.inferpipe.local.eval.Evaluation.run(options.get("--models"),
+        "tiny-shapes-diffusion", "tiny-shapes-vqa", java.nio.file.Path.of(options.get("--judge")),
+        Integer.parseInt(options.get("--samples")), Long.parseLong(options.get("--seed")));
+    dev.inferpipe.local.eval.Evaluation.print(scores, out);
+    return 0;
+  }
 
   public static void main(String[] args) throws Exception {
     System.exit(run(args, Env.system(), System.out, System.err));
@@ -100,8 +119,11 @@ public final class PipelineCli {
       }
       case "evaluate" -> {
         quietLibraries(env);
-        EvaluateMain.main(restArray);
-        return 0;
+        if (rest.contains("--legacy")) {
+          EvaluateMain.main(new String[0]);
+          return 0;
+        }
+        return evaluate(rest, out);
       }
       case "model" -> {
         Logging.configure(withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV,
