@@ -58,6 +58,7 @@ public final class PipelineCli {
     }
     var scores = dev.inferpipe.local.eval.Evaluation.run(options.get("--models"),
         "tiny-shapes-diffusion", "tiny-shapes-vqa", java.nio.file.Path.of(options.get("--judge")),
+        dev.inferpipe.local.eval.World.load(dev.inferpipe.local.eval.World.DEFAULT),
         Integer.parseInt(options.get("--samples")), Long.parseLong(options.get("--seed")));
     dev.inferpipe.local.eval.Evaluation.print(scores, out);
     return 0;

@@ -4,30 +4,16 @@ import dev.inferpipe.local.eval.Shapes.Colour;
 import dev.inferpipe.local.eval.Shapes.Kind;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
- * The evaluation's prompts. Templates are the training data's own form ({@code a red circle});
- * paraphrases use synonyms and phrasings the training text never contains (models/ keeps its
- * held-out list; the two are checked against each other in EvalPromptsTest).
+ * The evaluation's one-object prompts. Templates are the plain training form ({@code a red
+ * circle}); paraphrases use only the held-out language of {@link World}: held-out synonyms,
+ * object forms ({@code a square that is blue}) and prompt templates ({@code show me ...}).
  */
 public final class EvalPrompts {
   /** A prompt and the one object it asks for. */
   public record Prompt(String text, Colour colour, Kind kind) {}
-
-  /** Synonyms never in training text. */
-  static final Map<Colour, List<String>> COLOUR_SYNONYMS = Map.of(
-      Colour.RED, List.of("scarlet", "crimson"),
-      Colour.GREEN, List.of("emerald", "lime"),
-      Colour.BLUE, List.of("azure", "navy"),
-      Colour.YELLOW, List.of("golden", "lemon"));
-  static final Map<Kind, List<String>> SHAPE_SYNONYMS = Map.of(
-      Kind.CIRCLE, List.of("ball", "disc"),
-      Kind.SQUARE, List.of("box", "block"),
-      Kind.TRIANGLE, List.of("wedge", "pyramid"));
-  /** Phrasings never in training text: {c} colour word, {s} shape word. */
-  static final List<String> PHRASINGS = List.of("a {s} that is {c}", "one {c} {s}",
-      "a {c} coloured {s}", "a {s} in {c}", "a single {c} {s}");
 
   private EvalPrompts() {}
 
@@ -35,29 +21,51 @@ public final class EvalPrompts {
     List<Prompt> prompts = new ArrayList<>();
     for (Colour colour : Colour.values()) {
       for (Kind kind : Kind.values()) {
-        prompts.add(new Prompt("a " + colour.word() + " " + kind.word(), colour, kind));
+        prompts.add(new Prompt(article(colour.word()) + " " + colour.word() + " " + kind.word(),
+            colour, kind));
       }
     }
     return prompts;
   }
 
-  /** Held-out synonyms in the template form, and template words in held-out phrasings. */
-  public static List<Prompt> paraphrases() {
+  /** {@code count} held-out prompts, each naming one object with at least one held-out word or form. */
+  public static List<Prompt> paraphrases(World world, int count, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
     List<Prompt> prompts = new ArrayList<>();
-    for (Colour colour : Colour.values()) {
-      for (Kind kind : Kind.values()) {
-        for (String c : COLOUR_SYNONYMS.get(colour)) {
-          for (String s : SHAPE_SYNONYMS.get(kind)) {
-            prompts.add(new Prompt("a " + c + " " + s, colour, kind));
-          }
-        }
-        for (String phrasing : PHRASINGS) {
-          prompts.add(new Prompt(phrasing.replace("{c}", colour.word()).replace("{s}", kind.word()),
-              colour, kind));
-        }
+    while (prompts.size() < count) {
+      Colour colour = Colour.values()[random.nextInt(4)];
+      Kind kind = Kind.values()[random.nextInt(3)];
+      String object;
+      if (random.nextDouble() < 0.35) {
+        String form = pick(world.heldOutObjectForms(), random);
+        object = form.replace("{colour}", anyWord(world.colourWords("train", colour.word()).get(0),
+                world.colourWords("held_out", colour.word()), random))
+            .replace("{shape}", anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random));
+      } else {
+        // At least one of the two words is held out.
+        boolean heldColour = random.nextBoolean();
+        String c = heldColour ? pick(world.colourWords("held_out", colour.word()), random)
+            : anyWord(colour.word(), world.colourWords("held_out", colour.word()), random);
+        String s = heldColour ? anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random)
+            : pick(world.shapeWords("held_out", kind.word()), random);
+        object = article(c) + " " + c + " " + s;
       }
+      String text = random.nextBoolean() ? object
+          : pick(world.promptTemplates("held_out", 1), random).replace("{o}", object);
+      prompts.add(new Prompt(text, colour, kind));
     }
-    java.util.Collections.shuffle(prompts, new java.util.Random(7));
     return prompts;
+  }
+
+  private static String anyWord(String base, List<String> heldOut, SplittableRandom random) {
+    return random.nextBoolean() ? base : pick(heldOut, random);
+  }
+
+  static String pick(List<String> values, SplittableRandom random) {
+    return values.get(random.nextInt(values.size()));
+  }
+
+  static String article(String word) {
+    return "aeiou".indexOf(word.charAt(0)) >= 0 ? "an" : "a";
   }
 }

@@ -40,9 +40,10 @@ public final class Evaluation {
   /**
    * @param modelRoot where the models are ({@code classpath:models/} for the bundled ones)
    * @param judgeDir the judge's directory ({@code models/out/judge})
+   * @param world the language split ({@code models/world.json})
    */
   public static List<Txt2ImgEvaluation.Score> run(String modelRoot, String diffusionId,
-      String vqaId, Path judgeDir, int samples, long seed) throws Exception {
+      String vqaId, Path judgeDir, World world, int samples, long seed) throws Exception {
     Tracer tracer = OpenTelemetry.noop().getTracer("evaluate");
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ModelRepository repository = new ModelRepository(modelRoot,
@@ -57,13 +58,16 @@ public final class Evaluation {
           new Txt2ImgPipeline(tracer, StepTelemetry.OFF, registry), (DiffusionModel) diffusion,
           judge, diffusion.spec().defaultSteps(), 3.0);
       scores.add(images.oneObject(TARGETS.get(1).measure(), EvalPrompts.templates(), samples, seed + 1));
-      scores.add(images.oneObject(TARGETS.get(2).measure(), EvalPrompts.paraphrases(), samples, seed + 2));
+      scores.add(images.oneObject(TARGETS.get(2).measure(),
+          EvalPrompts.paraphrases(world, samples, seed + 20), samples, seed + 2));
       scores.add(images.twoObjects(samples, seed + 3));
       scores.add(images.positions(samples, seed + 4));
       VqaEvaluation answers = new VqaEvaluation(new VqaPipeline(tracer, StepTelemetry.OFF, registry,
           (uri, tenant) -> null, Duration.ofMinutes(1), System::nanoTime), (VqaModel) vqa);
-      scores.add(answers.exactMatch(TARGETS.get(5).measure(), false, samples, seed + 5));
-      scores.add(answers.exactMatch(TARGETS.get(6).measure(), true, samples, seed + 6));
+      scores.add(answers.exactMatch(TARGETS.get(5).measure(), new EvalQuestions(world, false),
+          samples, seed + 5));
+      scores.add(answers.exactMatch(TARGETS.get(6).measure(), new EvalQuestions(world, true),
+          samples, seed + 6));
     }
     return scores;
   }

@@ -30,14 +30,13 @@ public final class VqaEvaluation {
     this.model = model;
   }
 
-  public Txt2ImgEvaluation.Score exactMatch(String measure, boolean paraphrase, int samples,
+  public Txt2ImgEvaluation.Score exactMatch(String measure, EvalQuestions questions, int samples,
       long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     int right = 0;
     for (int done = 0; done < samples; ) {
       Shapes.Scene scene = Java2dRenderer.vqa(random);
-      Optional<EvalQuestions.Qa> qa = EvalQuestions.ask(scene, scene.image().getWidth(), paraphrase,
-          random);
+      Optional<EvalQuestions.Qa> qa = questions.ask(scene, scene.image().getWidth(), random);
       if (qa.isEmpty()) {
         continue;
       }
