@@ -48,6 +48,16 @@ public final class ModelCardWriter {
       "question_hidden_states", "float32", "attention_mask", "int64");
 
   private final JobCodec codec = new JobCodec();
+  private final Map<String, String> newSources;
+
+  public ModelCardWriter() {
+    this(Map.of());
+  }
+
+  /** @param sources files that ship in a jar ({@code classpath:<resource>}), added to the card */
+  public ModelCardWriter(Map<String, String> sources) {
+    this.newSources = Map.copyOf(sources);
+  }
 
   private static Map<String, String> ordered(String... pairs) {
     Map<String, String> map = new LinkedHashMap<>();
@@ -95,7 +105,7 @@ public final class ModelCardWriter {
       int maxSteps = Math.min(SCHEMA_MAX_STEPS, config.numTrainTimesteps());
       return new ModelSpec(id, Task.TXT2IMG, null, sizes.width(), sizes.height(), maxSteps,
           Math.min(DEFAULT_STEPS, maxSteps), List.of("ddim", "euler", "ddpm"), null, null, null,
-          ModelSpec.FORMAT_DIFFUSERS, components, files, sources(previous, files));
+          ModelSpec.FORMAT_DIFFUSERS, components, files, sources(id, previous, files));
     }
     EncoderDecoderModel.ImageProcessing image = EncoderDecoderModel.ImageProcessing.from(id,
         ExportedModels.readJson(id, dir.resolve("preprocessor_config.json"), codec, true));
@@ -105,7 +115,7 @@ public final class ModelCardWriter {
         ExportedModels.positiveInt(id, generation, "max_new_tokens", 20, "generation_config.json"));
     return new ModelSpec(id, Task.VQA, null, image.width(), image.height(), null, null, null,
         maxNewTokens, null, null, ModelSpec.FORMAT_ENCODER_DECODER, components, files,
-        sources(previous, files));
+        sources(id, previous, files));
   }
 
   /** Writes {@link #card} to {@code dir/model.json} and returns it. */
@@ -119,14 +129,25 @@ public final class ModelCardWriter {
     return spec;
   }
 
-  /** A previous card's {@code sources} for files still in the directory (kept, like inputs). */
-  private static Map<String, String> sources(Optional<ModelSpec> previous, Map<String, String> files) {
+  /**
+   * A previous card's {@code sources} for files still in the directory (kept, like inputs), plus
+   * those given now; each must name a file of the directory and a {@code classpath:} resource.
+   */
+  private Map<String, String> sources(String id, Optional<ModelSpec> previous,
+      Map<String, String> files) {
     Map<String, String> kept = new TreeMap<>();
     previous.map(ModelSpec::sources).ifPresent(s -> s.forEach((file, source) -> {
       if (files.containsKey(file)) {
         kept.put(file, source);
       }
     }));
+    newSources.forEach((file, source) -> {
+      if (!files.containsKey(file) || !source.startsWith("classpath:")) {
+        throw new ModelLoadException(id, "--source " + file + "=" + source + ": the file must be in "
+            + "the directory and the source a classpath:<resource>");
+      }
+      kept.put(file, source);
+    });
     return kept.isEmpty() ? null : new LinkedHashMap<>(kept);
   }
 

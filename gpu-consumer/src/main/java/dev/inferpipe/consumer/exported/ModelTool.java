@@ -44,9 +44,18 @@ public final class ModelTool {
 
   /** @return the process exit status */
   public static int run(List<String> args, PrintStream out, PrintStream err) {
-    if (args.size() != 2 || !List.of("card", "check").contains(args.get(0))) {
-      err.println("usage: ./pipeline model card <dir>    write <dir>/model.json (task, sizes, "
-          + "limits, inputs, sha256 of every file)");
+    java.util.Map<String, String> sources = new java.util.LinkedHashMap<>();
+    for (int i = 2; i + 1 < args.size() && args.get(i).equals("--source"); i += 2) {
+      String[] pair = args.get(i + 1).split("=", 2);
+      if (pair.length == 2) {
+        sources.put(pair[0], pair[1]);
+      }
+    }
+    if (args.size() != 2 + 2 * sources.size() || !List.of("card", "check").contains(args.get(0))
+        || (args.get(0).equals("check") && !sources.isEmpty())) {
+      err.println("usage: ./pipeline model card <dir> [--source <file>=classpath:<resource> ...]");
+      err.println("                                      write <dir>/model.json (task, sizes, "
+          + "limits, inputs, sha256 of every file; files that ship in a jar)");
       err.println("       ./pipeline model check <dir>   load every graph, print it, run one job");
       return 2;
     }
@@ -57,7 +66,7 @@ public final class ModelTool {
     }
     try {
       if (args.get(0).equals("card")) {
-        ModelSpec spec = new ModelCardWriter().write(dir);
+        ModelSpec spec = new ModelCardWriter(sources).write(dir);
         out.println("wrote " + dir.resolve("model.json") + ": " + spec.task().wireName() + ", "
             + spec.format() + ", " + spec.width() + "x" + spec.height() + ", "
             + spec.components().size() + " graphs, " + spec.files().size() + " files");

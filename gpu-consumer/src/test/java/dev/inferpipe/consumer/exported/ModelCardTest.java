@@ -68,6 +68,19 @@ class ModelCardTest {
   }
 
   @Test
+  void filesThatShipInAJarAreNamedAsSources() {
+    Path dir = Fixtures.minilmRoot().resolve("fx-minilm");
+    ModelSpec spec = new ModelCardWriter(java.util.Map.of("text_encoder/model.onnx",
+        "classpath:all-minilm-l6-v2.onnx")).card(dir);
+    assertThat(spec.sources()).containsExactly(
+        java.util.Map.entry("text_encoder/model.onnx", "classpath:all-minilm-l6-v2.onnx"));
+    assertThat(spec.files()).containsKey("text_encoder/model.onnx");
+    assertThatThrownBy(() -> new ModelCardWriter(java.util.Map.of("text_encoder/model.onnx",
+        "https://example.com/minilm.onnx")).card(dir))
+        .isInstanceOf(ModelLoadException.class).hasMessageContaining("a classpath:<resource>");
+  }
+
+  @Test
   void aDirectoryWithoutALayoutIsRefused(@TempDir Path dir) throws IOException {
     Files.writeString(dir.resolve("weights.bin"), "x");
     assertThatThrownBy(() -> new ModelCardWriter().card(dir)).isInstanceOf(ModelLoadException.class)
