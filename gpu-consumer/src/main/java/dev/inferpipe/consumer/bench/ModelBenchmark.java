@@ -129,8 +129,8 @@ public final class ModelBenchmark {
           rounds);
       out.printf("%-50s %14s %14s %10s%n", "model", "job ms (median)", "encoder ms", "encoder %");
       for (Target target : targets) {
-        double job = median(jobMs.get(target));
-        double encoder = median(encoderMs.get(target));
+        double job = StepBenchmark.median(jobMs.get(target));
+        double encoder = StepBenchmark.median(encoderMs.get(target));
         out.printf("%-50s %14.1f %14.1f %9.1f%%%n", target.root() + " " + target.modelId(), job,
             encoder, 100 * encoder / job);
       }
@@ -154,12 +154,5 @@ public final class ModelBenchmark {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     ImageIO.write(image, "png", bytes);
     return Base64.getEncoder().encodeToString(bytes.toByteArray());
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    sorted.sort(Double::compare);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 }

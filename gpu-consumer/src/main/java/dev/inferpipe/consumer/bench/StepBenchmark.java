@@ -123,7 +123,7 @@ public final class StepBenchmark {
     return Base64.getEncoder().encodeToString(out.toByteArray());
   }
 
-  private static double median(List<Double> values) {
+  static double median(List<Double> values) {
     List<Double> sorted = new ArrayList<>(values);
     sorted.sort(Double::compare);
     int n = sorted.size();
