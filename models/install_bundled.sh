@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Makes a trained model directory the bundled model of that id:
+#   models/install_bundled.sh <model-dir> <model-id>
+# Writes its card with ./pipeline model card (every sha256; the MiniLM files named as shipping in
+# the langchain4j jar), copies the files into gpu-consumer's resources without those two, and the
+# card into pipeline-core's resources (producer-api validates jobs against it).
+set -euo pipefail
+src="$(cd "$1" && pwd)"
+id="$2"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r "$src" "$work/$id"
+rm -f "$work/$id/model.json" "$work/$id/SHA256SUMS" "$work/$id/training.json"
+sources=()
+[ -f "$work/$id/text_encoder/model.onnx" ] && sources+=(--source text_encoder/model.onnx=classpath:all-minilm-l6-v2.onnx)
+[ -f "$work/$id/tokenizer/tokenizer.json" ] && sources+=(--source tokenizer/tokenizer.json=classpath:all-minilm-l6-v2-tokenizer.json)
+"$root/pipeline" model card "$work/$id" "${sources[@]}"
+dest="$root/gpu-consumer/src/main/resources/models/$id"
+rm -rf "$dest"
+mkdir -p "$dest" "$root/pipeline-core/src/main/resources/models/$id"
+(cd "$work/$id" && find . -type f ! -name model.json ! -path ./text_encoder/model.onnx ! -path ./tokenizer/tokenizer.json \
+  -exec cp --parents {} "$dest/" \;)
+cp "$work/$id/model.json" "$root/pipeline-core/src/main/resources/models/$id/model.json"
+echo "installed $id: $(find "$dest" -type f | wc -l) files in $dest, card in pipeline-core/src/main/resources/models/$id"

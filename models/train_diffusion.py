@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""Trains tiny-shapes-diffusion: a pixel-space 32x32 UNet conditioned through cross-attention on
+all-MiniLM-L6-v2's hidden states (the jar's ONNX, unchanged, is the exported text encoder), and
+writes the model directory in the diffusers layout.
+
+    /usr/bin/python3 models/train_diffusion.py --steps 3600 --batch 32 --seed 1234 --out models/out/tiny-shapes-diffusion
+
+Writes DIR/: model_index.json, scheduler/scheduler_config.json, tokenizer/{tokenizer.json (the jar's),
+tokenizer_config.json}, text_encoder/{model.onnx (the jar's MiniLM), config.json},
+unet/{model.pt (TorchScript, EMA weights), config.json}, training.json (args, times, loss curve),
+SHA256SUMS; then model.json through `./pipeline model card DIR` when the local jar is built.
+
+Data: prompts from world.py's TRAIN language only (1 or 2 objects, optional size and position
+words; 10% empty prompt for classifier-free guidance), MiniLM hidden states of every distinct
+prompt precomputed once (cached under /tmp/inferpipe-cache), images rendered on the fly by
+render.py to match each prompt. Objective: DDPM epsilon, linear betas 1e-4..0.02, T = 1000,
+min-SNR-5 loss weights; AdamW, warmup + cosine; EMA of the weights is what is exported.
+"""
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+
+def parse():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=3600)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--out", default="/tmp/inferpipe-models/tiny-shapes-diffusion")
+    ap.add_argument("--minilm-jar", default=None)
+    ap.add_argument("--lr", type=float, default=8e-4)
+    ap.add_argument("--prompts", type=int, default=16000, help="distinct training prompts (hidden states cached)")
+    ap.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (1 measured faster than 2 here: 0.48 vs 0.65 s/step)")
+    ap.add_argument("--ckpt", default="/tmp/inferpipe-ckpt/diffusion.pt", help="checkpoint file (every 250 steps)")
+    ap.add_argument("--resume", action="store_true", help="continue from --ckpt")
+    ap.add_argument("--measure", type=int, default=0, help="only time this many steps and print s/step")
+    ap.add_argument("--no-card", action="store_true", help="do not run ./pipeline model card")
+    return ap.parse_args()
+
+
+args = parse()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from inferpipe_models import common, minilm, render, world  # noqa: E402
+from inferpipe_models.unet import SCHEDULER, UNet, alphas_cumprod  # noqa: E402
+
+UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True)
+CACHE = "/tmp/inferpipe-cache"
+
+
+def make_prompts(n, seed):
+    """n distinct training prompts with their object specs (half 1-object, half 2-object)."""
+    rng = random.Random(seed)
+    seen, out = set(), []
+    while len(out) < n:
+        k = 1 if len(out) % 2 == 0 else 2
+        objs = world.sample_objects(rng, k)
+        text = world.prompt_text(rng, objs, "train")
+        if text in seen:
+            continue
+        if not any(render.place(rng, objs, 32) for _ in range(3)):
+            continue  # keep only prompts whose scene can be drawn (no overlap)
+        seen.add(text)
+        out.append((text, objs))
+    return out
+
+
+def hidden_states(enc, tok, texts, jar_tag):
+    key = hashlib.sha256(("\n".join(texts) + jar_tag + str(minilm.MAX_LEN)).encode()).hexdigest()[:16]
+    path = os.path.join(CACHE, "minilm-%s.pt" % key)
+    if os.path.exists(path):
+        common.log("hidden states: cached %s" % path)
+        return torch.load(path)
+    t = common.Timer()
+    h, _ = minilm.encode_texts(enc, tok, texts, log_every=20)
+    os.makedirs(CACHE, exist_ok=True)
+    torch.save(h, path + ".tmp")
+    os.replace(path + ".tmp", path)
+    common.log("hidden states: %d texts in %.1f s -> %s" % (len(texts), t(), path))
+    return h
+
+
+def batch_images(rng, specs):
+    imgs = []
+    for objs in specs:
+        placed = None
+        for _ in range(20):
+            placed = render.place(rng, objs, 32)
+            if placed:
+                break
+        assert placed, objs
+        ss = rng.choice([3, 4, 6])
+        imgs.append(render.to_tensor(render.render(placed, 32, ss=ss)))
+    return torch.stack(imgs)
+
+
+def export(ema, out, jar, log_info):
+    common.fresh_dir(out)
+    common.write_json(os.path.join(out, "model_index.json"), {
+        "_class_name": "StableDiffusionPipeline", "_diffusers_version": common.DIFFUSERS_VERSION,
+        "feature_extractor": [None, None], "image_encoder": [None, None], "requires_safety_checker": False,
+        "safety_checker": [None, None], "scheduler": ["diffusers", "DDIMScheduler"],
+        "text_encoder": ["transformers", "BertModel"], "tokenizer": ["transformers", "BertTokenizer"],
+        "unet": ["diffusers", "UNet2DConditionModel"], "vae": [None, None]})
+    common.write_json(os.path.join(out, "scheduler", "scheduler_config.json"), SCHEDULER)
+    common.copy_minilm(jar, out, "tokenizer/tokenizer.json", "text_encoder/model.onnx")
+    common.write_json(os.path.join(out, "tokenizer", "tokenizer_config.json"), {
+        "model_max_length": minilm.MAX_LEN, "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
+        "sep_token": "[SEP]", "do_lower_case": True, "tokenizer_class": "BertTokenizer"})
+    common.write_json(os.path.join(out, "text_encoder", "config.json"),
+                      {"architectures": ["BertModel"], "hidden_size": 384, "model": "all-MiniLM-L6-v2"})
+    common.write_json(os.path.join(out, "unet", "config.json"), {
+        "_class_name": "UNet2DConditionModel", "_diffusers_version": common.DIFFUSERS_VERSION,
+        "in_channels": 3, "out_channels": 3, "sample_size": 32, "cross_attention_dim": 384,
+        "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2 (models/inferpipe_models/unet.py)"})
+    ema.eval()
+    g = torch.Generator().manual_seed(7)
+    ex = (torch.randn(2, 3, 32, 32, generator=g), torch.tensor([999, 10]), torch.randn(2, minilm.MAX_LEN, 384, generator=g))
+    with torch.no_grad():
+        traced = torch.jit.trace(ema, ex, check_trace=False)
+    path = os.path.join(out, "unet", "model.pt")
+    traced.save(path)
+    loaded = torch.jit.load(path)
+    worst = 0.0
+    for b, L in ((1, minilm.MAX_LEN), (4, minilm.MAX_LEN), (2, 16)):
+        x = torch.randn(b, 3, 32, 32, generator=g)
+        t = torch.randint(0, 1000, (b,), generator=g)
+        c = torch.randn(b, L, 384, generator=g)
+        with torch.no_grad():
+            worst = max(worst, float((loaded(x, t, c) - ema(x, t, c)).abs().max()))
+    common.log("exported unet/model.pt: max |torchscript - eager| = %.3g (batch 1/4, L 24/16)" % worst)
+    assert worst < 1e-4
+    log_info["torchscript_max_abs_diff"] = worst
+    common.write_json(os.path.join(out, "training.json"), log_info)
+
+
+def main():
+    common.set_threads(args.threads)
+    common.seed_all(args.seed)
+    jar = args.minilm_jar or common.DEFAULT_JAR
+    wall = common.Timer()
+    enc, tok = minilm.load(jar)
+    prompts = make_prompts(args.prompts, args.seed)
+    texts = [p for p, _ in prompts]
+    split = world.check_split(texts)
+    common.log("split check: %s" % split)
+    unk = [t for t in texts[:2000] if minilm.unknown_tokens(tok, t)]
+    assert not unk, unk[:5]
+    H = hidden_states(enc, tok, texts + [""], os.path.basename(jar))
+    H_empty = H[-1:].float()
+    H = H[:-1]
+    del enc
+    common.log("prompts: %d distinct (e.g. %r, %r); hidden states %s %s, %.0f MB" % (
+        len(texts), texts[0], texts[1], tuple(H.shape), H.dtype, H.numel() * 2 / 1e6))
+
+    torch.manual_seed(args.seed)
+    unet = UNet(**UNET_KW)
+    ema = UNet(**UNET_KW)
+    ema.load_state_dict(unet.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    n_params = sum(p.numel() for p in unet.parameters())
+    common.log("unet: %d parameters" % n_params)
+    opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
+    ac = alphas_cumprod()
+    snr = ac / (1 - ac)
+    loss_w = torch.clamp(snr, max=5.0) / snr  # min-SNR-5 for epsilon prediction
+    rng = random.Random(args.seed + 1)
+    gen = torch.Generator().manual_seed(args.seed + 2)
+    start, curve, recent = 0, [], []
+    if args.resume and os.path.exists(args.ckpt):
+        ck = torch.load(args.ckpt)
+        unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
+        start, curve = ck["step"], ck["curve"]
+        rng.setstate(ck["rng"]); gen.set_state(ck["gen"])
+        common.log("resumed from %s at step %d" % (args.ckpt, start))
+    total = args.measure or args.steps
+    warm = min(200, max(1, total // 10))
+    t_train = common.Timer()
+    t_steps = []
+    for step in range(start, total):
+        lr = args.lr * min(1.0, (step + 1) / warm) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * step / total)))
+        for gparam in opt.param_groups:
+            gparam["lr"] = lr
+        ts0 = time.time()
+        B = args.batch
+        idx = [rng.randrange(len(prompts)) for _ in range(B)]
+        empty = [rng.random() < 0.10 for _ in range(B)]
+        specs = [prompts[i][1] for i in idx]
+        x0 = batch_images(rng, specs)
+        ctx = H[idx].float()
+        ctx[torch.tensor(empty)] = H_empty
+        t = torch.randint(0, 1000, (B,), generator=gen)
+        noise = torch.randn(x0.shape, generator=gen)
+        a = ac[t][:, None, None, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        pred = unet(xt, t, ctx)
+        per = F.mse_loss(pred, noise, reduction="none").mean(dim=(1, 2, 3))
+        loss = (per * loss_w[t]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        decay = min(0.999, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for pe, pu in zip(ema.parameters(), unet.parameters()):
+                pe.mul_(decay).add_(pu.detach(), alpha=1 - decay)
+        recent.append(float(per.mean()))
+        t_steps.append(time.time() - ts0)
+        if (step + 1) % 100 == 0 or step + 1 == total or (args.measure and step + 1 == total):
+            m = float(np.mean(recent))
+            curve.append([step + 1, round(m, 5)])
+            recent = []
+            common.log("step %5d/%d  mse %.4f  lr %.2e  %.3f s/step  elapsed %.0f s" % (
+                step + 1, total, m, lr, float(np.mean(t_steps[-100:])), wall()))
+        if not args.measure and ((step + 1) % 250 == 0):
+            os.makedirs(os.path.dirname(args.ckpt), exist_ok=True)
+            torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step + 1,
+                        "curve": curve, "rng": rng.getstate(), "gen": gen.get_state()}, args.ckpt + ".tmp")
+            os.replace(args.ckpt + ".tmp", args.ckpt)
+    if args.measure:
+        common.log("measured: %.3f s/step (batch %d, mean of steps 3..%d)" % (float(np.mean(t_steps[2:])), args.batch, total))
+        return
+    info = {"command": "train_diffusion.py " + " ".join(sys.argv[1:]), "seed": args.seed, "steps": args.steps,
+            "batch": args.batch, "lr": args.lr, "unet_parameters": n_params, "unet": UNET_KW,
+            "distinct_prompts": len(texts), "split_check": split, "train_seconds": round(t_train(), 1),
+            "s_per_step": round(float(np.mean(t_steps)), 4) if t_steps else None,
+            "final_mse": curve[-1][1] if curve else None, "loss_curve": curve}
+    export(ema, args.out, jar, info)
+    info["wall_seconds"] = round(wall(), 1)
+    common.write_json(os.path.join(args.out, "training.json"), info)
+    common.log("wrote %s in %.1f s wall (final mse %s)" % (args.out, wall(), info["final_mse"]))
+    common.model_card(args.out, enabled=not args.no_card)
+
+
+if __name__ == "__main__":
+    main()
