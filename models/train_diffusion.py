@@ -36,6 +36,7 @@ def parse():
     ap.add_argument("--out", default="/tmp/inferpipe-models/tiny-shapes-diffusion")
     ap.add_argument("--minilm-jar", default=None)
     ap.add_argument("--lr", type=float, default=8e-4)
+    ap.add_argument("--ctx-noise", type=float, default=0.2, help="Gaussian noise on the hidden states, times their std")
     ap.add_argument("--prompts", type=int, default=16000, help="distinct training prompts (hidden states cached)")
     ap.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (1 measured faster than 2 here: 0.48 vs 0.65 s/step)")
     ap.add_argument("--ckpt", default="/tmp/inferpipe-ckpt/diffusion.pt", help="checkpoint file (every 250 steps)")
@@ -107,6 +108,7 @@ def batch_images(rng, specs):
 
 def export(ema, out, jar, log_info):
     common.fresh_dir(out)
+    common.write_json(os.path.join(out, "understands.json"), world.understands("txt2img"))
     common.write_json(os.path.join(out, "model_index.json"), {
         "_class_name": "StableDiffusionPipeline", "_diffusers_version": common.DIFFUSERS_VERSION,
         "feature_extractor": [None, None], "image_encoder": [None, None], "requires_safety_checker": False,
@@ -200,6 +202,10 @@ def main():
         specs = [prompts[i][1] for i in idx]
         x0 = batch_images(rng, specs)
         ctx = H[idx].float()
+        if args.ctx_noise > 0:
+            # a neighbourhood of each prompt's states, not the points: nearby wordings (synonyms
+            # never trained on) land in it
+            ctx = ctx + args.ctx_noise * ctx.std(dim=-1, keepdim=True) * torch.randn(ctx.shape, generator=gen)
         ctx[torch.tensor(empty)] = H_empty
         t = torch.randint(0, 1000, (B,), generator=gen)
         noise = torch.randn(x0.shape, generator=gen)
@@ -233,7 +239,7 @@ def main():
         common.log("measured: %.3f s/step (batch %d, mean of steps 3..%d)" % (float(np.mean(t_steps[2:])), args.batch, total))
         return
     info = {"command": "train_diffusion.py " + " ".join(sys.argv[1:]), "seed": args.seed, "steps": args.steps,
-            "batch": args.batch, "lr": args.lr, "unet_parameters": n_params, "unet": UNET_KW,
+            "batch": args.batch, "lr": args.lr, "ctx_noise": args.ctx_noise, "unet_parameters": n_params, "unet": UNET_KW,
             "distinct_prompts": len(texts), "split_check": split, "train_seconds": round(t_train(), 1),
             "s_per_step": round(float(np.mean(t_steps)), 4) if t_steps else None,
             "final_mse": curve[-1][1] if curve else None, "loss_curve": curve}

@@ -264,6 +264,7 @@ def main():
 
     out = args.out
     common.fresh_dir(out)
+    common.write_json(os.path.join(out, "understands.json"), world.understands("vqa"))
     common.write_json(os.path.join(out, "preprocessor_config.json"), {
         "image_processor_type": "BlipImageProcessor", "do_resize": True, "size": {"height": 64, "width": 64},
         "resample": 2, "do_rescale": True, "rescale_factor": 1.0 / 255.0, "do_normalize": True,

@@ -80,8 +80,9 @@ class Attn(nn.Module):
 
 class UNet(nn.Module):
     def __init__(self, ch=(32, 64, 128), ctx_dim=384, size=32, tdim=128, ff16=False, mid_self=True, mid2=True,
-                 up_attn8=True):
+                 up_attn8=True, pooled=True):
         super().__init__()
+        self.pooled = pooled
         c0, c1, c2 = ch
         self.mid_self, self.mid2, self.up_attn8 = mid_self, mid2, up_attn8
         self.size = size
@@ -89,6 +90,11 @@ class UNet(nn.Module):
         self.register_buffer("freqs", torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / half))
         self.t1 = nn.Linear(2 * half, tdim)
         self.t2 = nn.Linear(tdim, tdim)
+        if pooled:
+            # the mean of the 24 MiniLM states (a sentence vector, as SDXL adds its pooled text
+            # embedding to the time embedding): a global condition on what the prompt means
+            self.pool_norm = nn.LayerNorm(ctx_dim)
+            self.pool = nn.Sequential(nn.Linear(ctx_dim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
         yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
         self.register_buffer("coords", torch.stack([xx, yy])[None])
         self.conv_in = nn.Conv2d(3 + 2, c0, 3, padding=1)
@@ -122,6 +128,8 @@ class UNet(nn.Module):
         ctx = encoder_hidden_states
         t = timestep.to(torch.float32)[:, None] * self.freqs[None, :]
         temb = self.t2(F.silu(self.t1(torch.cat([torch.sin(t), torch.cos(t)], dim=1))))
+        if self.pooled:
+            temb = temb + self.pool(self.pool_norm(ctx.mean(dim=1)))
         x = torch.cat([sample, self.coords.expand(sample.shape[0], -1, -1, -1)], dim=1)
         h0 = self.d0(self.conv_in(x), temb)                       # 32
         h1 = self.a1(self.d1(self.down0(h0), temb), ctx)         # 16

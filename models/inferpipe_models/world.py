@@ -60,15 +60,20 @@ def in_position(cx, cy, w, h, pos):
 # ----------------------------------------------------------------------------------------------
 
 COLOUR_WORDS = {
-    "train": {"red": ["red", "ruby", "cherry"], "green": ["green", "jade", "grassy green"],
-              "blue": ["blue", "sapphire", "cobalt"], "yellow": ["yellow", "canary", "sunflower"]},
+    # many train synonyms, several without the base word, so the UNet must read what MiniLM's states
+    # mean rather than memorise four tokens (3 per colour generalised to held-out words at 0.18)
+    "train": {"red": ["red", "ruby", "cherry", "rose", "tomato", "blood red", "brick red", "reddish"],
+              "green": ["green", "jade", "grassy green", "olive", "mint", "leaf green", "forest green", "greenish"],
+              "blue": ["blue", "sapphire", "cobalt", "sky blue", "ocean blue", "indigo", "royal blue", "bluish"],
+              "yellow": ["yellow", "canary", "sunflower", "banana", "mustard", "butter yellow", "sunny yellow",
+                         "yellowish"]},
     "held_out": {"red": ["scarlet", "crimson"], "green": ["emerald", "lime"],
                  "blue": ["azure", "navy"], "yellow": ["golden", "lemon"]},
 }
 SHAPE_WORDS = {
-    "train": {"circle": ["circle", "dot", "orb", "circular shape"],
-              "square": ["square", "tile", "cube", "square shape"],
-              "triangle": ["triangle", "triangular shape", "cone", "arrowhead"]},
+    "train": {"circle": ["circle", "dot", "orb", "circular shape", "sphere", "bubble", "coin"],
+              "square": ["square", "tile", "cube", "square shape", "slab", "panel"],
+              "triangle": ["triangle", "triangular shape", "cone", "arrowhead", "spike", "delta"]},
     "held_out": {"circle": ["ball", "disc", "round shape"], "square": ["box", "block"],
                  "triangle": ["wedge", "pyramid"]},
 }
@@ -308,6 +313,34 @@ def check_split(train_texts=()):
     hq = {t for v in QUESTION_TEMPLATES["held_out"].values() for t in v}
     assert not tq & hq
     return {"texts_checked": n, "held_out_words": len(ho_words), "held_out_question_phrasings": n_held_out_questions()}
+
+
+def _train_words(tables, templates):
+    words = set()
+    for table in tables:
+        values = table["train"].values() if isinstance(table["train"], dict) else [table["train"]]
+        for v in values:
+            for p in v:
+                words |= _words(p)
+    for t in templates:
+        words |= _words(re.sub(r"\{[a-z0-9]+\}", " ", t))
+    return words
+
+
+def understands(task):
+    """What a model trained on the train language can act on: the card's `understands` (written
+    to understands.json by the training commands). `words` is every word of the training text;
+    the serving side counts a prompt's other words as unknown."""
+    if task == "txt2img":
+        words = _train_words((COLOUR_WORDS, SHAPE_WORDS, THING_WORDS, SIZE_WORDS, POSITION_PHRASES),
+                             [t for v in PROMPT_TEMPLATES["train"].values() for t in v]) | {"a", "an"}
+        return {"colours": COLOURS, "shapes": SHAPES, "positions": POSITIONS, "sizes": SIZES,
+                "objects": ["1", "2"], "words": sorted(words)}
+    if task == "vqa":
+        words = _train_words((), [t for v in QUESTION_TEMPLATES["train"].values() for t in v])
+        words |= set(COLOURS) | set(SHAPES) | set(PLURAL.values())
+        return {"answers": ANSWERS, "questions": sorted(QUESTION_TEMPLATES["train"]), "words": sorted(words)}
+    raise ValueError(task)
 
 
 def spec_json():
