@@ -2,11 +2,6 @@ package dev.inferpipe.consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.inferpipe.consumer.shapes.Scene;
-import dev.inferpipe.consumer.shapes.Scene.Quadrant;
-import dev.inferpipe.consumer.shapes.Scene.SceneObject;
-import dev.inferpipe.consumer.shapes.ShapeColor;
-import dev.inferpipe.consumer.shapes.ShapeKind;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.JobCodec;
@@ -34,7 +29,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.admin.Admin;
@@ -278,13 +272,12 @@ class GpuConsumerIT {
 
   @Test
   void answersAVqaJobWhoseImageIsInS3() throws Exception {
-    Scene scene = Scene.draw(List.of(
-        new SceneObject(ShapeKind.TRIANGLE, ShapeColor.YELLOW, Quadrant.BOTTOM_LEFT),
-        new SceneObject(ShapeKind.CIRCLE, ShapeColor.GREEN, Quadrant.TOP_RIGHT)),
-        64, new SplittableRandom(1));
+    String scene = TestModels.scene(96, TestModels.GREY,
+        new TestModels.Shape("triangle", TestModels.YELLOW, 26, 70, 36),
+        new TestModels.Shape("circle", TestModels.GREEN, 70, 26, 32));
     try (var client = s3.client()) {
       client.putObject(b -> b.bucket("scenes").key("q/scene.png"),
-          RequestBody.fromBytes(Base64.getDecoder().decode(TestModels.pngBase64(scene))));
+          RequestBody.fromBytes(Base64.getDecoder().decode(scene)));
     }
     publish("vqa-1", "{\"job_id\":\"vqa-1\",\"task\":\"vqa\",\"model_id\":\"tiny-shapes-vqa\","
         + "\"input\":{\"image\":\"s3://scenes/q/scene.png\",\"question\":\"what colour is the triangle?\"}}",

@@ -1,10 +1,10 @@
 package dev.inferpipe.local;
 
-import dev.inferpipe.consumer.shapes.Scene;
-import dev.inferpipe.consumer.shapes.Scene.Quadrant;
-import dev.inferpipe.consumer.shapes.Scene.SceneObject;
-import dev.inferpipe.consumer.shapes.ShapeColor;
-import dev.inferpipe.consumer.shapes.ShapeKind;
+import dev.inferpipe.local.eval.Java2dRenderer;
+import dev.inferpipe.local.eval.Shapes.Colour;
+import dev.inferpipe.local.eval.Shapes.Kind;
+import dev.inferpipe.local.eval.Shapes.Scene;
+import dev.inferpipe.local.eval.Shapes.Thing;
 import dev.inferpipe.core.config.Env;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 import tools.jackson.databind.JsonNode;
 
@@ -26,6 +25,12 @@ import tools.jackson.databind.JsonNode;
 final class Demo {
   private record DemoJob(String title, String json) {}
 
+  /** Held-out wording: neither "square that is" nor this order occurs in training text. */
+  static final String PARAPHRASE = "a square that is blue";
+  static final String TWO_OBJECTS = "a red circle on the left and a yellow triangle on the right";
+  /** Also held out: training asks "what colour is the circle?", never this. */
+  static final String QUESTION = "which color does the circle have?";
+
   private Demo() {}
 
   static int run(Env env, PrintStream out) throws Exception {
@@ -35,16 +40,16 @@ final class Demo {
       Path sceneFile = stack.settings().dataDir().resolve("demo-scene.png");
       List<DemoJob> jobs = List.of(
           new DemoJob("txt2img \"a red circle\" (ddim, 25 steps, cfg 3, seed 42)",
-              "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
-                  + "\"prompt\":\"a red circle\",\"steps\":25,\"cfg_scale\":3.0,\"seed\":42}}"),
-          new DemoJob("txt2img \"a blue triangle\" (euler, 25 steps, cfg 3, seed 7)",
-              "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
-                  + "\"prompt\":\"a blue triangle\",\"steps\":25,\"cfg_scale\":3.0,\"seed\":7,"
-                  + "\"sampler\":\"euler\"}}"),
-          new DemoJob("vqa \"what colour is the circle?\" on " + sceneFile.getFileName()
-              + " (yellow square top left, green circle bottom right)",
+              txt2img("a red circle", 42, "ddim")),
+          new DemoJob("txt2img \"" + PARAPHRASE + "\": words never seen in training, read by the"
+              + " pretrained text encoder (ddim, seed 7)", txt2img(PARAPHRASE, 7, "ddim")),
+          new DemoJob("txt2img \"" + TWO_OBJECTS + "\" (euler, seed 3)",
+              txt2img(TWO_OBJECTS, 3, "euler")),
+          new DemoJob("vqa \"" + QUESTION + "\" on " + sceneFile.getFileName()
+              + ": drawn here with Java2D, not the training renderer (a yellow square at top left"
+              + " and a green circle at bottom right on a light grey 160 px canvas)",
               "{\"task\":\"vqa\",\"model_id\":\"tiny-shapes-vqa\",\"input\":{\"image\":\""
-                  + drawScene(sceneFile) + "\",\"question\":\"what colour is the circle?\"}}"));
+                  + drawScene(sceneFile) + "\",\"question\":\"" + QUESTION + "\"}}"));
       int failed = 0;
       for (int i = 0; i < jobs.size(); i++) {
         DemoJob job = jobs.get(i);
@@ -78,11 +83,16 @@ final class Demo {
     throw new IOException("the local stack did not become ready within 2 minutes");
   }
 
+  private static String txt2img(String prompt, long seed, String sampler) {
+    return "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
+        + "\"prompt\":\"" + prompt + "\",\"steps\":25,\"cfg_scale\":3.0,\"seed\":" + seed
+        + ",\"sampler\":\"" + sampler + "\"}}";
+  }
+
   private static String drawScene(Path file) throws IOException {
-    Scene scene = Scene.draw(List.of(
-        new SceneObject(ShapeKind.SQUARE, ShapeColor.YELLOW, Quadrant.TOP_LEFT),
-        new SceneObject(ShapeKind.CIRCLE, ShapeColor.GREEN, Quadrant.BOTTOM_RIGHT)),
-        128, new SplittableRandom(2026));
+    Scene scene = Java2dRenderer.scene(160, new java.awt.Color(210, 210, 205), List.of(
+        new Thing(Colour.YELLOW, Kind.SQUARE, 42, 40, 48),
+        new Thing(Colour.GREEN, Kind.CIRCLE, 112, 114, 52)));
     ByteArrayOutputStream png = new ByteArrayOutputStream();
     ImageIO.write(scene.image(), "png", png);
     Files.createDirectories(file.getParent());

@@ -5,9 +5,7 @@ import dev.inferpipe.core.telemetry.Logging;
 import java.io.PrintStream;
 import dev.inferpipe.consumer.bench.ModelBenchmark;
 import dev.inferpipe.consumer.bench.StepBenchmark;
-import dev.inferpipe.consumer.eval.EvaluateMain;
 import dev.inferpipe.consumer.exported.ModelTool;
-import dev.inferpipe.consumer.train.TrainMain;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -28,11 +26,9 @@ public final class PipelineCli {
         get     <job_id>            print a job's status
         fetch   <job_id> [file]     download a finished job's output
         hash-key <key>              the sha256 to put in an API keys file
-        train   diffusion|vqa|classifier [--steps N] [--batch B] [--seed S] [--out FILE]
-                retrain a bundled model (minutes on CPU; see docs/models.md)
+        train   where training lives: models/ (PyTorch; see models/README.md)
         evaluate  [--models ROOT] [--judge DIR] [--samples N] [--seed S]   model quality on
-                scenes from another renderer, held-out prompts and questions (docs/models.md);
-                --legacy: the Java-trained models' own figures
+                scenes from another renderer, held-out prompts and questions (docs/models.md)
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
         bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
                 and the text encoder's share
@@ -114,16 +110,14 @@ public final class PipelineCli {
         return ClientCommands.fetch(rest, env, out, err);
       }
       case "train" -> {
-        quietLibraries(env);
-        TrainMain.main(restArray);
-        return 0;
+        // Training is a model team's job in PyTorch, outside the serving code.
+        err.println("training lives in models/ (PyTorch, Debian's python3-torch), e.g.\n"
+            + "  /usr/bin/python3 models/train_diffusion.py --steps 3000 --seed 1234"
+            + " --out models/out/tiny-shapes-diffusion\nsee models/README.md");
+        return 2;
       }
       case "evaluate" -> {
         quietLibraries(env);
-        if (rest.contains("--legacy")) {
-          EvaluateMain.main(new String[0]);
-          return 0;
-        }
         return evaluate(rest, out);
       }
       case "model" -> {

@@ -1,13 +1,14 @@
 package dev.inferpipe.consumer.bench;
 
 import ai.djl.Device;
+import dev.inferpipe.consumer.model.DiffusionModel;
 import dev.inferpipe.consumer.model.LoadedModel;
 import dev.inferpipe.consumer.model.ModelLoader;
 import dev.inferpipe.consumer.model.ModelRepository;
+import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
 import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
 import dev.inferpipe.consumer.pipeline.VqaPipeline;
-import dev.inferpipe.consumer.shapes.Scene;
 import dev.inferpipe.core.job.Txt2ImgInput;
 import dev.inferpipe.core.job.VqaInput;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -25,7 +26,6 @@ import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import javax.imageio.ImageIO;
 
@@ -82,10 +82,10 @@ public final class StepBenchmark {
       for (int round = -2; round < rounds; round++) { // two warm-up rounds
         for (StepTelemetry mode : StepTelemetry.values()) {
           long start = System.nanoTime();
-          txt2img.get(mode).run((LoadedModel.Diffusion) diffusion, List.of(input), () -> false);
+          txt2img.get(mode).run((DiffusionModel) diffusion, List.of(input), () -> false);
           double perStep = (System.nanoTime() - start) / 1e6 / steps;
           start = System.nanoTime();
-          answer.get(mode).run((LoadedModel.Vqa) vqa, question, () -> false);
+          answer.get(mode).run((VqaModel) vqa, question, () -> false);
           double perJob = (System.nanoTime() - start) / 1e6;
           if (round >= 0) {
             stepMs.computeIfAbsent(mode, m -> new ArrayList<>()).add(perStep);
@@ -117,9 +117,21 @@ public final class StepBenchmark {
   }
 
   private static String sceneBase64() throws Exception {
-    Scene scene = Scene.random(new SplittableRandom(3), 64);
+    // a red circle and a blue square on grey, drawn here so the bench needs no test renderer
+    java.awt.image.BufferedImage image =
+        new java.awt.image.BufferedImage(96, 96, java.awt.image.BufferedImage.TYPE_INT_RGB);
+    java.awt.Graphics2D g = image.createGraphics();
+    g.setRenderingHint(java.awt.RenderingHints.KEY_ANTIALIASING,
+        java.awt.RenderingHints.VALUE_ANTIALIAS_ON);
+    g.setColor(new java.awt.Color(90, 90, 96));
+    g.fillRect(0, 0, 96, 96);
+    g.setColor(new java.awt.Color(220, 40, 40));
+    g.fillOval(10, 30, 34, 34);
+    g.setColor(new java.awt.Color(50, 80, 230));
+    g.fillRect(56, 8, 30, 30);
+    g.dispose();
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(scene.image(), "png", out);
+    ImageIO.write(image, "png", out);
     return Base64.getEncoder().encodeToString(out.toByteArray());
   }
 

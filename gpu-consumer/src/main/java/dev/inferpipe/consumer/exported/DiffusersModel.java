@@ -34,6 +34,7 @@ public final class DiffusersModel implements DiffusionModel {
   private final NoiseSchedule schedule;
   private final SampleShape sampleShape;
   private final float scalingFactor;
+  private final KnownWords knownWords;
 
   private DiffusersModel(ModelSpec spec, NDManager manager, TextTokenizer tokenizer,
       Graph textEncoder, Graph unet, Graph vae, NoiseSchedule schedule, SampleShape sampleShape,
@@ -47,6 +48,7 @@ public final class DiffusersModel implements DiffusionModel {
     this.schedule = schedule;
     this.sampleShape = sampleShape;
     this.scalingFactor = scalingFactor;
+    this.knownWords = KnownWords.of(spec);
   }
 
   static DiffusersModel create(ModelSpec spec, Path dir, Device device, JobCodec codec,
@@ -150,7 +152,7 @@ public final class DiffusersModel implements DiffusionModel {
       TextTokenizer.Tokens tokens = tokenizer.encode(prompts.get(b), true);
       System.arraycopy(tokens.ids(), 0, ids, b * length, length);
       System.arraycopy(tokens.mask(), 0, mask, b * length, length);
-      unknown[b] = tokens.unknown();
+      unknown[b] = knownWords.unknown(prompts.get(b), tokens.unknown());
     }
     Shape shape = new Shape(count, length);
     Map<String, NDArray> inputs = new HashMap<>();

@@ -36,6 +36,7 @@ public final class EncoderDecoderModel implements VqaModel {
   private final int startToken;
   private final int endToken;
   private final int maxNewTokens;
+  private final KnownWords knownWords;
 
   private EncoderDecoderModel(ModelSpec spec, NDManager manager, TextTokenizer tokenizer,
       Graph textEncoder, Graph encoder, Graph decoder, ImageProcessing image, int startToken,
@@ -50,6 +51,7 @@ public final class EncoderDecoderModel implements VqaModel {
     this.startToken = startToken;
     this.endToken = endToken;
     this.maxNewTokens = maxNewTokens;
+    this.knownWords = KnownWords.of(spec);
   }
 
   /**
@@ -172,11 +174,12 @@ public final class EncoderDecoderModel implements VqaModel {
   @Override
   public Question question(NDManager m, String question) {
     TextTokenizer.Tokens tokens = tokenizer.encode(question, textEncoder != null);
+    int unknown = knownWords.unknown(question, tokens.unknown());
     Shape shape = new Shape(1, tokens.ids().length);
     NDArray ids = m.create(tokens.ids(), shape);
     NDArray mask = m.create(tokens.mask(), shape);
     if (textEncoder == null) {
-      return new Question(List.of(ids, mask), tokens.unknown());
+      return new Question(List.of(ids, mask), unknown);
     }
     Map<String, NDArray> inputs = new HashMap<>();
     inputs.put("input_ids", ids);
@@ -187,7 +190,7 @@ public final class EncoderDecoderModel implements VqaModel {
       throw new IllegalStateException("the text encoder returned shape " + hidden.getShape()
           + " for input_ids of shape " + shape);
     }
-    return new Question(List.of(hidden, mask), tokens.unknown());
+    return new Question(List.of(hidden, mask), unknown);
   }
 
   @Override

@@ -47,6 +47,9 @@ public final class ModelCardWriter {
   static final Map<String, String> ENCODER_WITH_TEXT_ENCODER = ordered("pixel_values", "float32",
       "question_hidden_states", "float32", "attention_mask", "int64");
 
+  /** What the model can act on, by the training code; copied into the card. */
+  static final String UNDERSTANDS = "understands.json";
+
   private final JobCodec codec = new JobCodec();
   private final Map<String, String> newSources;
 
@@ -100,12 +103,13 @@ public final class ModelCardWriter {
         throw new ModelLoadException(id, "scheduler: " + e.getMessage(), e);
       }
       DiffusersModel.Sizes sizes = DiffusersModel.sizes(
-          ModelSpec.bundled(id, Task.TXT2IMG, null, 0, 0, null, null, null, null, null, null), dir,
+          ModelSpec.limits(id, Task.TXT2IMG, 0, 0, null, null, null, null), dir,
           codec, components.containsKey(ExportedModels.VAE_DECODER));
       int maxSteps = Math.min(SCHEMA_MAX_STEPS, config.numTrainTimesteps());
-      return new ModelSpec(id, Task.TXT2IMG, null, sizes.width(), sizes.height(), maxSteps,
-          Math.min(DEFAULT_STEPS, maxSteps), List.of("ddim", "euler", "ddpm"), null, null, null,
-          ModelSpec.FORMAT_DIFFUSERS, components, files, sources(id, previous, files));
+      return new ModelSpec(id, Task.TXT2IMG, sizes.width(), sizes.height(), maxSteps,
+          Math.min(DEFAULT_STEPS, maxSteps), List.of("ddim", "euler", "ddpm"), null,
+          ModelSpec.FORMAT_DIFFUSERS, components, files, sources(id, previous, files),
+          understands(id, dir));
     }
     EncoderDecoderModel.ImageProcessing image = EncoderDecoderModel.ImageProcessing.from(id,
         ExportedModels.readJson(id, dir.resolve("preprocessor_config.json"), codec, true));
@@ -113,9 +117,37 @@ public final class ModelCardWriter {
         true);
     int maxNewTokens = Math.min(SCHEMA_MAX_NEW_TOKENS,
         ExportedModels.positiveInt(id, generation, "max_new_tokens", 20, "generation_config.json"));
-    return new ModelSpec(id, Task.VQA, null, image.width(), image.height(), null, null, null,
-        maxNewTokens, null, null, ModelSpec.FORMAT_ENCODER_DECODER, components, files,
-        sources(id, previous, files));
+    return new ModelSpec(id, Task.VQA, image.width(), image.height(), null, null, null,
+        maxNewTokens, ModelSpec.FORMAT_ENCODER_DECODER, components, files,
+        sources(id, previous, files), understands(id, dir));
+  }
+
+  /**
+   * {@code understands.json}, written by the training code: word lists by kind (colours, shapes,
+   * positions, sizes, objects, words). Optional; every value must be a list of strings.
+   */
+  private Map<String, List<String>> understands(String id, Path dir) {
+    Path file = dir.resolve(UNDERSTANDS);
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    JsonNode json = ExportedModels.readJson(id, file, codec, true);
+    if (!json.isObject()) {
+      throw new ModelLoadException(id, UNDERSTANDS + " must be an object of word lists");
+    }
+    Map<String, List<String>> lists = new LinkedHashMap<>();
+    for (Map.Entry<String, JsonNode> entry : json.properties()) {
+      List<String> words = new java.util.ArrayList<>();
+      for (JsonNode word : entry.getValue()) {
+        if (!word.isString()) {
+          throw new ModelLoadException(id, UNDERSTANDS + ": " + entry.getKey()
+              + " must be a list of strings");
+        }
+        words.add(word.asString());
+      }
+      lists.put(entry.getKey(), List.copyOf(words));
+    }
+    return lists;
   }
 
   /** Writes {@link #card} to {@code dir/model.json} and returns it. */

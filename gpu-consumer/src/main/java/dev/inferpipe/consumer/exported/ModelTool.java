@@ -88,8 +88,8 @@ public final class ModelTool {
     ModelArtifacts artifacts = repository.fetch(id);
     ModelSpec spec = artifacts.spec();
     out.printf("%s: %s (%s), %d files, %d bytes, checksums ok (%d ms)%n", id,
-        spec.task().wireName(), spec.isExported() ? spec.format() : spec.architecture(),
-        spec.isExported() ? spec.files().size() : 1, artifacts.bytes(), millis(start));
+        spec.task().wireName(), spec.format(),
+        spec.files().size(), artifacts.bytes(), millis(start));
     start = System.nanoTime();
     Tracer tracer = OpenTelemetry.noop().getTracer("inferpipe");
     try (LoadedModel model = new ModelLoader(Device.cpu(), tracer).load(artifacts)) {

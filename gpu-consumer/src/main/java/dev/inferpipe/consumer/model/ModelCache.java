@@ -98,8 +98,7 @@ public final class ModelCache implements AutoCloseable {
       ModelArtifacts artifacts = repository.fetch(modelId);
       span.setAttribute("model.source", artifacts.source());
       span.setAttribute("model.bytes", artifacts.bytes());
-      span.setAttribute("model.format", artifacts.spec().isExported() ? artifacts.spec().format()
-          : artifacts.spec().architecture());
+      span.setAttribute("model.format", artifacts.spec().format());
       LoadedModel model = loader.load(artifacts);
       Timer.builder("inference.model.load").tag("model", modelId)
           .register(registry).record(java.time.Duration.ofNanos(System.nanoTime() - start));

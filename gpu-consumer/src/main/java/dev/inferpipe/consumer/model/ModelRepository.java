@@ -58,16 +58,11 @@ public final class ModelRepository {
     if (!modelId.equals(spec.modelId())) {
       throw new ModelLoadException(modelId, "model.json declares model_id " + spec.modelId());
     }
-    return spec.isExported() ? exported(spec) : bundled(spec);
-  }
-
-  private ModelArtifacts bundled(ModelSpec spec) {
-    if (spec.weights() == null) {
-      throw new ModelLoadException(spec.modelId(), "model.json names neither a format nor weights");
+    if (spec.format() == null) {
+      throw new ModelLoadException(modelId, "model.json names no format; write it with"
+          + " ./pipeline model card");
     }
-    byte[] weights = source.isS3() ? cachedS3Weights(spec) : read(spec.modelId(), spec.weights());
-    verify(spec, weights);
-    return ModelArtifacts.bundled(spec, source.location(spec.modelId()), weights);
+    return exported(spec);
   }
 
   private ModelArtifacts exported(ModelSpec spec) {
@@ -115,7 +110,7 @@ public final class ModelRepository {
       }
       bytes += size(path);
     }
-    return ModelArtifacts.exported(spec, source.location(id), dir, bytes);
+    return new ModelArtifacts(spec, source.location(id), dir, bytes);
   }
 
   private static Path inside(String id, Path dir, String file) {
@@ -193,43 +188,6 @@ public final class ModelRepository {
       return Files.size(path);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void verify(ModelSpec spec, byte[] weights) {
-    String actual = Sha256.hex(weights);
-    if (spec.weightsSha256() != null && !spec.weightsSha256().equals(actual)) {
-      throw new ModelLoadException(spec.modelId(), "weights checksum mismatch: model.json says "
-          + spec.weightsSha256() + ", file has " + actual);
-    }
-  }
-
-  private byte[] cachedS3Weights(ModelSpec spec) {
-    Path cached = cacheDir.resolve(spec.modelId()).resolve(spec.weights());
-    try {
-      if (Files.exists(cached)) {
-        byte[] bytes = Files.readAllBytes(cached);
-        if (spec.weightsSha256() != null && spec.weightsSha256().equals(Sha256.hex(bytes))) {
-          return bytes;
-        }
-      }
-      byte[] bytes = read(spec.modelId(), spec.weights());
-      verify(spec, bytes);
-      Files.createDirectories(cached.getParent());
-      Path partial = cached.resolveSibling(cached.getFileName() + ".partial");
-      Files.write(partial, bytes);
-      Files.move(partial, cached, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      return bytes;
-    } catch (IOException e) {
-      throw new UncheckedIOException("model cache " + cached, e);
-    }
-  }
-
-  private byte[] read(String modelId, String file) {
-    try (InputStream in = open(modelId, file)) {
-      return in.readAllBytes();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + file + " from " + source.location(modelId), e);
     }
   }
 }

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import dev.inferpipe.consumer.diffusion.DiffusionSampler;
 import dev.inferpipe.consumer.diffusion.Sampler;
 import dev.inferpipe.consumer.model.DiffusionModel;
-import dev.inferpipe.consumer.shapes.ImageTensors;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.Sha256;
 import dev.inferpipe.core.job.Txt2ImgInput;

@@ -4,11 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inferpipe.consumer.TestModels;
-import dev.inferpipe.consumer.shapes.Scene;
-import dev.inferpipe.consumer.shapes.Scene.Quadrant;
-import dev.inferpipe.consumer.shapes.Scene.SceneObject;
-import dev.inferpipe.consumer.shapes.ShapeColor;
-import dev.inferpipe.consumer.shapes.ShapeKind;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.VqaInput;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -22,7 +17,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
@@ -52,12 +46,11 @@ class VqaPipelineTest {
         System::nanoTime);
   }
 
-  /** A scene the test draws at 96 px: a red circle top left, a blue square bottom right. */
+  /** A scene drawn here at 128 px: a red circle top left, a blue square bottom right. */
   private static String scene() {
-    return TestModels.pngBase64(Scene.draw(List.of(
-        new SceneObject(ShapeKind.CIRCLE, ShapeColor.RED, Quadrant.TOP_LEFT),
-        new SceneObject(ShapeKind.SQUARE, ShapeColor.BLUE, Quadrant.BOTTOM_RIGHT)),
-        96, new SplittableRandom(9)));
+    return TestModels.scene(128, TestModels.GREY,
+        new TestModels.Shape("circle", TestModels.RED, 34, 36, 44),
+        new TestModels.Shape("square", TestModels.BLUE, 92, 90, 42));
   }
 
   static Stream<Arguments> questions() {
@@ -67,14 +60,18 @@ class VqaPipelineTest {
         Arguments.of("what shape is the blue object?", "square"),
         Arguments.of("is there a red circle?", "yes"),
         Arguments.of("is there a green triangle?", "no"),
-        Arguments.of("where is the red circle?", "top left"),
-        Arguments.of("where is the blue square?", "bottom right"));
+        Arguments.of("how many objects are there?", "two"),
+        Arguments.of("is the red circle on the left or the right?", "left"),
+        Arguments.of("is the blue square at the top or the bottom?", "bottom"),
+        // phrasings never seen in training, read by the pretrained question encoder
+        Arguments.of("which color does the square have?", "blue"),
+        Arguments.of("do you see any red circle?", "yes"));
   }
 
   @ParameterizedTest(name = "{0} -> {1}")
   @MethodSource("questions")
   void answersQuestionsAboutADrawnScene(String question, String expected) {
-    VqaAnswer answer = pipeline().run(TestModels.vqa(), new VqaInput(scene(), question, 3), () -> false);
+    VqaAnswer answer = pipeline().run(TestModels.vqa(), new VqaInput(scene(), question, 4), () -> false);
     assertThat(answer.answer()).isEqualTo(expected);
     assertThat(answer.confidence()).isBetween(0.5, 1.0);
     assertThat(answer.budgetExceeded()).isFalse();

@@ -27,6 +27,6 @@ class JobDefaultsTest {
   @Test
   void vqaTokenBudgetDefaultsToTheModelLimit() {
     Job job = new Job("v", Task.VQA, "tiny-shapes-vqa", new VqaInput("abc", "q", null), null);
-    assertThat(((VqaInput) defaults.apply(job, TestJobs.VQA).input()).maxNewTokens()).isEqualTo(3);
+    assertThat(((VqaInput) defaults.apply(job, TestJobs.VQA).input()).maxNewTokens()).isEqualTo(4);
   }
 }

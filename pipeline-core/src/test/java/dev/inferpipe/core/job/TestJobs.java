@@ -7,10 +7,10 @@ import java.util.List;
 
 /** Shared fixtures: the two bundled model cards and small valid jobs. */
 public final class TestJobs {
-  public static final ModelSpec DIFFUSION = ModelSpec.bundled("tiny-shapes-diffusion", Task.TXT2IMG,
-      "tiny-unet-v1", 32, 32, 200, 25, List.of("ddim", "euler", "ddpm"), null, "weights.params", null);
-  public static final ModelSpec VQA = ModelSpec.bundled("tiny-shapes-vqa", Task.VQA, "tiny-vqa-v1", 32,
-      32, null, null, null, 3, "weights.params", null);
+  public static final ModelSpec DIFFUSION = ModelSpec.limits("tiny-shapes-diffusion", Task.TXT2IMG,
+      32, 32, 200, 25, List.of("ddim", "euler", "ddpm"), null);
+  public static final ModelSpec VQA = ModelSpec.limits("tiny-shapes-vqa", Task.VQA, 64, 64, null,
+      null, null, 4);
   public static final ModelCatalog CATALOG = ModelCatalog.of(DIFFUSION, VQA);
 
   /** The 8-byte PNG signature plus padding: enough for the API's format sniffing. */

@@ -1,4 +1,4 @@
-package dev.inferpipe.consumer.shapes;
+package dev.inferpipe.consumer.pipeline;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
