@@ -34,6 +34,18 @@ class ModelCardTest {
     assertThat(new ModelCardWriter().card(dir)).isEqualTo(committed);
   }
 
+  /** The bundled cards too: written by the tool over the files the jars ship, nothing by hand. */
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-shapes-diffusion", "tiny-shapes-vqa"})
+  void bundledCardsAreWhatModelCardWrites(String id) {
+    dev.inferpipe.consumer.model.ModelArtifacts bundled =
+        dev.inferpipe.consumer.TestModels.bundled().fetch(id);
+    assertThat(new ModelCardWriter(bundled.spec().sources()).card(bundled.directory()))
+        .isEqualTo(bundled.spec());
+    assertThat(bundled.spec().understands().get("words")).contains("red", "circle")
+        .doesNotContain("scarlet", "ball");
+  }
+
   @Test
   void theCardInfersTaskSizesInputsAndChecksums() {
     ModelSpec sd = new ModelCardWriter().card(Fixtures.ROOT.resolve("fx-sd-ts"));
