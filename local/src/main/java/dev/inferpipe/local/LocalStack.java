@@ -120,6 +120,11 @@ public final class LocalStack implements AutoCloseable {
     return kafka.bootstrapServers();
   }
 
+  /** A client of the embedded S3 server (the caller closes it). */
+  public software.amazon.awssdk.services.s3.S3Client s3Client() {
+    return s3.client();
+  }
+
   public String s3Endpoint() {
     return s3.endpoint().toString();
   }

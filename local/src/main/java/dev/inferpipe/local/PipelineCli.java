@@ -32,6 +32,9 @@ public final class PipelineCli {
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
         bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
                 and the text encoder's share
+        bench pipeline [--jobs N]   the pipeline's overhead against plain Kafka and S3 clients
+                on the same broker and S3, and throughput at 1, 8 and 32 clients
+                (docs/PERFORMANCE.md)
         model card <dir>    write model.json for an exported model directory (docs/models.md)
         model check <dir>   load every graph of an exported model, print it, run one job
 
@@ -44,8 +47,8 @@ public final class PipelineCli {
 
   /** {@code evaluate [--models ROOT] [--judge DIR] [--samples N] [--seed S]}. */
   private static int evaluate(List<String> args, PrintStream out) throws Exception {
-    Map<String, String> options = new java.util.HashMap<>(Map.of("--models", "models/out/",
-        "--judge", "models/out/judge", "--samples", "400", "--seed", "20261202"));
+    Map<String, String> options = new java.util.HashMap<>(Map.of("--models", "classpath:models/",
+        "--judge", "models/judge", "--samples", "400", "--seed", "20261202"));
     for (int i = 0; i + 1 < args.size(); i += 2) {
       if (!options.containsKey(args.get(i))) {
         throw new IllegalArgumentException("unknown option " + args.get(i));
@@ -129,6 +132,12 @@ public final class PipelineCli {
         quietLibraries(env);
         if (!rest.isEmpty() && rest.get(0).equals("models")) {
           return ModelBenchmark.run(rest.subList(1, rest.size()), out);
+        }
+        if (!rest.isEmpty() && rest.get(0).equals("pipeline")) {
+          Env benchEnv = withDefaults(env, Map.of(Logging.FORMAT_ENV, "text", Logging.LEVEL_ENV,
+              "WARN"));
+          Logging.configure(benchEnv, "local", "local");
+          return PipelineBenchmark.run(benchEnv, out, rest.subList(1, rest.size()));
         }
         StepBenchmark.main(restArray);
         return 0;

@@ -1,0 +1,306 @@
+package dev.inferpipe.local;
+
+import dev.inferpipe.core.config.Env;
+import dev.inferpipe.core.config.Topics;
+import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobStatus;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * {@code ./pipeline bench pipeline [--jobs N]}: the whole pipeline against its raw floor, in one
+ * process run on one embedded broker and S3 server.
+ *
+ * <ul>
+ *   <li><b>Floor</b>: what the pipeline's hops cost with plain clients: 3 produce-&gt;consume hops,
+ *       each consumer committing synchronously, plus 2 S3 PUTs (an output and a result.json).
+ *   <li><b>Overhead</b>: sequential 1-step txt2img jobs submitted over HTTP; end to end (submit to
+ *       the terminal status on the status topic) minus the job's {@code inference_ms}.
+ *   <li><b>Throughput</b>: C clients each submitting and waiting, at C = 1, 8, 32, for 1-step and
+ *       25-step jobs: jobs/s, end-to-end p50/p99 and jobs lost (no terminal status in 2 min).
+ * </ul>
+ * The terminal time is when the status record arrives on the status topic (a consumer in this
+ * process), not an HTTP poll, so polling intervals do not count.
+ */
+final class PipelineBenchmark {
+  private static final Duration LOST_AFTER = Duration.ofMinutes(2);
+  private static final byte[] OUTPUT = new byte[2048];
+  private static final byte[] RESULT_JSON = new byte[600];
+
+  private final LocalStack stack;
+  private final String statusTopic;
+  private final ApiClient api;
+  private final JobCodec codec = new JobCodec();
+  private final Map<String, CompletableFuture<Terminal>> waiting = new ConcurrentHashMap<>();
+  private final AtomicBoolean stopped = new AtomicBoolean();
+
+  /** A job's terminal status and when this process saw it. */
+  private record Terminal(JobStatus status, long seenNanos) {}
+
+  /** Percentiles of one series, in milliseconds. */
+  record Summary(int n, double p50, double p99) {
+    static Summary of(List<Double> values) {
+      List<Double> sorted = new ArrayList<>(values);
+      Collections.sort(sorted);
+      return new Summary(sorted.size(), percentile(sorted, 0.50), percentile(sorted, 0.99));
+    }
+  }
+
+  private PipelineBenchmark(LocalStack stack, String statusTopic) {
+    this.stack = stack;
+    this.statusTopic = statusTopic;
+    this.api = new ApiClient(stack.apiUrl());
+  }
+
+  static int run(Env env, PrintStream out, List<String> args) throws Exception {
+    int jobs = 200;
+    for (int i = 0; i + 1 < args.size(); i += 2) {
+      if (!args.get(i).equals("--jobs")) {
+        throw new IllegalArgumentException("unknown option " + args.get(i));
+      }
+      jobs = Integer.parseInt(args.get(i + 1));
+    }
+    // A fresh data directory: a bench must not inherit another run's topics and statuses.
+    Env benchEnv = env.with(Map.of(LocalSettings.DATA_DIR_ENV,
+        Files.createTempDirectory("inferpipe-bench").toString()));
+    try (LocalStack stack = LocalStack.start(benchEnv)) {
+      PipelineBenchmark bench = new PipelineBenchmark(stack, Topics.from(benchEnv).status());
+      bench.awaitReady();
+      Thread watcher = new Thread(bench::watchStatuses, "bench-status-watcher");
+      watcher.setDaemon(true);
+      watcher.start();
+      try {
+        return bench.report(out, jobs);
+      } finally {
+        bench.stopped.set(true);
+        watcher.join(5000);
+      }
+    }
+  }
+
+  private int report(PrintStream out, int jobs) throws Exception {
+    // Warm up both paths (JIT, connections, the model's first call) before anything is timed.
+    floor(20);
+    sequential(20, 1);
+    Summary floor = Summary.of(floor(jobs));
+    List<double[]> seq = sequential(jobs, 1);
+    Summary endToEnd = Summary.of(seq.stream().map(r -> r[0]).toList());
+    Summary model = Summary.of(seq.stream().map(r -> r[1]).toList());
+    Summary overhead = Summary.of(seq.stream().map(r -> r[0] - r[1]).toList());
+    out.printf("raw floor (3 produce->consume hops with sync commits + 2 S3 PUTs), %d runs:%n",
+        floor.n());
+    out.printf("  p50 %.2f ms  p99 %.2f ms%n", floor.p50(), floor.p99());
+    out.printf("sequential 1-step txt2img jobs, %d jobs:%n", endToEnd.n());
+    out.printf("  end to end      p50 %8.2f ms  p99 %8.2f ms%n", endToEnd.p50(), endToEnd.p99());
+    out.printf("  inference_ms    p50 %8.2f ms  p99 %8.2f ms%n", model.p50(), model.p99());
+    out.printf("  overhead        p50 %8.2f ms  p99 %8.2f ms  (%.2fx / %.2fx the floor; target"
+        + " 1.5x / 2x)%n", overhead.p50(), overhead.p99(), overhead.p50() / floor.p50(),
+        overhead.p99() / floor.p99());
+    out.printf("%nthroughput (C clients, each submits and waits for the terminal status):%n");
+    out.printf("%-6s %-5s %6s %9s %10s %10s %5s%n", "steps", "C", "jobs", "jobs/s", "p50 ms",
+        "p99 ms", "lost");
+    int lostTotal = 0;
+    for (int steps : new int[] {1, 25}) {
+      for (int clients : new int[] {1, 8, 32}) {
+        int n = steps == 1 ? Math.max(clients * 4, jobs / 2) : Math.max(clients * 2, jobs / 8);
+        Throughput t = throughput(clients, steps, n);
+        lostTotal += t.lost();
+        out.printf("%-6d %-5d %6d %9.2f %10.1f %10.1f %5d%n", steps, clients, n, t.jobsPerSecond(),
+            t.latency().p50(), t.latency().p99(), t.lost());
+      }
+    }
+    return lostTotal == 0 ? 0 : 1;
+  }
+
+  private void awaitReady() throws Exception {
+    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+    while (!(stack.consumerReady() && api.get("/readyz").status() == 200)) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the local stack did not become ready");
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  /** Completes each waiting job's future when its terminal status reaches the status topic. */
+  private void watchStatuses() {
+    String topic = statusTopic;
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+        "bootstrap.servers", stack.kafkaBootstrapServers(),
+        "client.id", "bench-status-watcher"), new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToEnd(partitions);
+      while (!stopped.get()) {
+        for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(20))) {
+          long now = System.nanoTime();
+          if (record.value() == null) {
+            continue;
+          }
+          JobStatus status = codec.decodeStatus(record.value());
+          if (status.status().isTerminal()) {
+            waiting.computeIfAbsent(status.jobId(), id -> new CompletableFuture<>())
+                .complete(new Terminal(status, now));
+          }
+        }
+      }
+    }
+  }
+
+  /** Each run's milliseconds for the plain-client version of the pipeline's hops. */
+  private List<Double> floor(int runs) throws Exception {
+    String prefix = "bench.floor." + UUID.randomUUID().toString().substring(0, 8) + ".";
+    List<String> topics = List.of(prefix + "1", prefix + "2", prefix + "3");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", stack.kafkaBootstrapServers()))) {
+      admin.createTopics(topics.stream().map(t -> new NewTopic(t, 1, (short) 1)).toList())
+          .all().get(30, TimeUnit.SECONDS);
+    }
+    String bucket = stack.settings().bucket();
+    List<KafkaConsumer<String, byte[]>> consumers = new ArrayList<>();
+    try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(Map.of(
+            "bootstrap.servers", stack.kafkaBootstrapServers(), "acks", "all", "linger.ms", "0",
+            "enable.idempotence", "true"), new StringSerializer(), new ByteArraySerializer());
+        S3Client s3 = stack.s3Client()) {
+      for (String topic : topics) {
+        KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(Map.of(
+            "bootstrap.servers", stack.kafkaBootstrapServers(), "group.id", topic,
+            "enable.auto.commit", "false", "auto.offset.reset", "earliest",
+            "fetch.max.wait.ms", "500"), new StringDeserializer(), new ByteArrayDeserializer());
+        consumer.assign(List.of(new TopicPartition(topic, 0)));
+        consumers.add(consumer);
+      }
+      byte[] payload = "{\"job_id\":\"floor\",\"task\":\"txt2img\",\"input\":{\"prompt\":\"x\"}}"
+          .getBytes(StandardCharsets.UTF_8);
+      List<Double> millis = new ArrayList<>();
+      for (int run = 0; run < runs; run++) {
+        long start = System.nanoTime();
+        byte[] value = payload;
+        for (int hop = 0; hop < topics.size(); hop++) {
+          producer.send(new ProducerRecord<>(topics.get(hop), "k" + run, value)).get();
+          value = take(consumers.get(hop)).value();
+          consumers.get(hop).commitSync();
+        }
+        String key = "bench-floor/" + run;
+        s3.putObject(b -> b.bucket(bucket).key(key + "/image.png"), RequestBody.fromBytes(OUTPUT));
+        s3.putObject(b -> b.bucket(bucket).key(key + "/result.json"),
+            RequestBody.fromBytes(RESULT_JSON));
+        millis.add((System.nanoTime() - start) / 1e6);
+      }
+      return millis;
+    } finally {
+      consumers.forEach(KafkaConsumer::close);
+    }
+  }
+
+  private static ConsumerRecord<String, byte[]> take(KafkaConsumer<String, byte[]> consumer) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(500));
+      if (!records.isEmpty()) {
+        return records.iterator().next();
+      }
+    }
+    throw new IllegalStateException("no record within 30 s");
+  }
+
+  /** Submits a job and returns its terminal status with the end-to-end milliseconds. */
+  private double[] job(int steps, int seed) throws Exception {
+    String body = "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
+        + "\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":" + seed + "}}";
+    long start = System.nanoTime();
+    ApiClient.Response response = api.submit(body);
+    if (response.status() != 202) {
+      throw new IllegalStateException("submit answered " + response.status() + " " + response.body());
+    }
+    String jobId = api.json(response.body()).get("job_id").asString();
+    CompletableFuture<Terminal> future = waiting.computeIfAbsent(jobId,
+        id -> new CompletableFuture<>());
+    Terminal terminal = future.get(LOST_AFTER.toMillis(), TimeUnit.MILLISECONDS);
+    waiting.remove(jobId);
+    if (!terminal.status().status().name().equals("SUCCEEDED")) {
+      throw new IllegalStateException("job " + jobId + " ended " + terminal.status().status());
+    }
+    Long inference = terminal.status().inferenceMs();
+    return new double[] {(terminal.seenNanos() - start) / 1e6,
+        inference == null ? Double.NaN : inference};
+  }
+
+  /** {@code [end to end ms, inference ms]} of each of {@code n} sequential jobs. */
+  private List<double[]> sequential(int n, int steps) throws Exception {
+    List<double[]> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      rows.add(job(steps, i));
+    }
+    return rows;
+  }
+
+  private record Throughput(double jobsPerSecond, Summary latency, int lost) {}
+
+  private Throughput throughput(int clients, int steps, int jobs) throws Exception {
+    AtomicInteger next = new AtomicInteger();
+    AtomicInteger lost = new AtomicInteger();
+    List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService pool = Executors.newFixedThreadPool(clients);
+    long start = System.nanoTime();
+    for (int c = 0; c < clients; c++) {
+      pool.submit(() -> {
+        for (int i; (i = next.getAndIncrement()) < jobs; ) {
+          try {
+            latencies.add(job(steps, 1000 + i)[0]);
+          } catch (TimeoutException e) {
+            lost.incrementAndGet();
+          } catch (Exception e) {
+            lost.incrementAndGet();
+            System.err.println("bench job failed: " + e);
+          }
+        }
+        return null;
+      });
+    }
+    pool.shutdown();
+    if (!pool.awaitTermination(30, TimeUnit.MINUTES)) {
+      pool.shutdownNow();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Throughput(latencies.size() / seconds, Summary.of(latencies), lost.get());
+  }
+
+  private static double percentile(List<Double> sorted, double q) {
+    if (sorted.isEmpty()) {
+      return Double.NaN;
+    }
+    int index = (int) Math.ceil(q * sorted.size()) - 1;
+    return sorted.get(Math.max(0, Math.min(sorted.size() - 1, index)));
+  }
+}
