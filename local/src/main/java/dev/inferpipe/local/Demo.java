@@ -41,7 +41,7 @@ final class Demo {
       List<DemoJob> jobs = List.of(
           new DemoJob("txt2img \"a red circle\" (ddim, 25 steps, cfg 3, seed 42)",
               txt2img("a red circle", 42, "ddim")),
-          new DemoJob("txt2img \"" + PARAPHRASE + "\": words never seen in training, read by the"
+          new DemoJob("txt2img \"" + PARAPHRASE + "\": a phrasing never seen in training, read by the"
               + " pretrained text encoder (ddim, seed 7)", txt2img(PARAPHRASE, 7, "ddim")),
           new DemoJob("txt2img \"" + TWO_OBJECTS + "\" (euler, seed 3)",
               txt2img(TWO_OBJECTS, 3, "euler")),

@@ -3,6 +3,7 @@ package dev.inferpipe.local;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -66,6 +67,9 @@ final class PipelineBenchmark {
   /** A job's terminal status and when this process saw it. */
   private record Terminal(JobStatus status, long seenNanos) {}
 
+  /** One job's end-to-end time and the model time its status reports. */
+  private record Timing(double endToEndMs, double inferenceMs) {}
+
   /** Percentiles of one series, in milliseconds. */
   record Summary(int n, double p50, double p99) {
     static Summary of(List<Double> values) {
@@ -90,8 +94,8 @@ final class PipelineBenchmark {
       jobs = Integer.parseInt(args.get(i + 1));
     }
     // A fresh data directory: a bench must not inherit another run's topics and statuses.
-    Env benchEnv = env.with(Map.of(LocalSettings.DATA_DIR_ENV,
-        Files.createTempDirectory("inferpipe-bench").toString()));
+    java.nio.file.Path dataDir = Files.createTempDirectory("inferpipe-bench");
+    Env benchEnv = env.with(Map.of(LocalSettings.DATA_DIR_ENV, dataDir.toString()));
     try (LocalStack stack = LocalStack.start(benchEnv)) {
       PipelineBenchmark bench = new PipelineBenchmark(stack, Topics.from(benchEnv).status());
       bench.awaitReady();
@@ -104,6 +108,17 @@ final class PipelineBenchmark {
         bench.stopped.set(true);
         watcher.join(5000);
       }
+    } finally {
+      deleteRecursively(dataDir);
+    }
+  }
+
+  private static void deleteRecursively(java.nio.file.Path dir) throws java.io.IOException {
+    try (var paths = Files.walk(dir)) {
+      for (java.nio.file.Path p : (Iterable<java.nio.file.Path>)
+          paths.sorted(java.util.Comparator.reverseOrder())::iterator) {
+        Files.deleteIfExists(p);
+      }
     }
   }
 
@@ -112,10 +127,10 @@ final class PipelineBenchmark {
     floor(20);
     sequential(20, 1);
     Summary floor = Summary.of(floor(jobs));
-    List<double[]> seq = sequential(jobs, 1);
-    Summary endToEnd = Summary.of(seq.stream().map(r -> r[0]).toList());
-    Summary model = Summary.of(seq.stream().map(r -> r[1]).toList());
-    Summary overhead = Summary.of(seq.stream().map(r -> r[0] - r[1]).toList());
+    List<Timing> seq = sequential(jobs, 1);
+    Summary endToEnd = Summary.of(seq.stream().map(Timing::endToEndMs).toList());
+    Summary model = Summary.of(seq.stream().map(Timing::inferenceMs).toList());
+    Summary overhead = Summary.of(seq.stream().map(t -> t.endToEndMs() - t.inferenceMs()).toList());
     out.printf("raw floor (3 produce->consume hops with sync commits + 2 S3 PUTs), %d runs:%n",
         floor.n());
     out.printf("  p50 %.2f ms  p99 %.2f ms%n", floor.p50(), floor.p99());
@@ -234,8 +249,8 @@ final class PipelineBenchmark {
     throw new IllegalStateException("no record within 30 s");
   }
 
-  /** Submits a job and returns its terminal status with the end-to-end milliseconds. */
-  private double[] job(int steps, int seed) throws Exception {
+  /** Submits a job and waits for its terminal status on the status topic. */
+  private Timing job(int steps, int seed) throws Exception {
     String body = "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
         + "\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":" + seed + "}}";
     long start = System.nanoTime();
@@ -246,19 +261,22 @@ final class PipelineBenchmark {
     String jobId = api.json(response.body()).get("job_id").asString();
     CompletableFuture<Terminal> future = waiting.computeIfAbsent(jobId,
         id -> new CompletableFuture<>());
-    Terminal terminal = future.get(LOST_AFTER.toMillis(), TimeUnit.MILLISECONDS);
-    waiting.remove(jobId);
-    if (!terminal.status().status().name().equals("SUCCEEDED")) {
+    Terminal terminal;
+    try {
+      terminal = future.get(LOST_AFTER.toMillis(), TimeUnit.MILLISECONDS);
+    } finally {
+      waiting.remove(jobId);
+    }
+    if (terminal.status().status() != JobState.SUCCEEDED) {
       throw new IllegalStateException("job " + jobId + " ended " + terminal.status().status());
     }
     Long inference = terminal.status().inferenceMs();
-    return new double[] {(terminal.seenNanos() - start) / 1e6,
-        inference == null ? Double.NaN : inference};
+    return new Timing((terminal.seenNanos() - start) / 1e6,
+        inference == null ? Double.NaN : inference);
   }
 
-  /** {@code [end to end ms, inference ms]} of each of {@code n} sequential jobs. */
-  private List<double[]> sequential(int n, int steps) throws Exception {
-    List<double[]> rows = new ArrayList<>();
+  private List<Timing> sequential(int n, int steps) throws Exception {
+    List<Timing> rows = new ArrayList<>();
     for (int i = 0; i < n; i++) {
       rows.add(job(steps, i));
     }
@@ -277,7 +295,7 @@ final class PipelineBenchmark {
       pool.submit(() -> {
         for (int i; (i = next.getAndIncrement()) < jobs; ) {
           try {
-            latencies.add(job(steps, 1000 + i)[0]);
+            latencies.add(job(steps, 1000 + i).endToEndMs());
           } catch (TimeoutException e) {
             lost.incrementAndGet();
           } catch (Exception e) {

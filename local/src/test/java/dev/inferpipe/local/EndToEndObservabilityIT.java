@@ -44,7 +44,7 @@ import tools.jackson.databind.JsonNode;
 class EndToEndObservabilityIT {
   /** "quokka" is no word the model knows: it used to be copied into the result as text. */
   private static final String UNKNOWN_WORD = "quokka";
-  private static final String PROMPT = "a green square near a " + UNKNOWN_WORD;
+  private static final String PROMPT = "a green square beside a " + UNKNOWN_WORD;
 
   private final ByteArrayOutputStream logs = new ByteArrayOutputStream();
   private PrintStream originalOut;

@@ -2,7 +2,6 @@ package dev.inferpipe.consumer.bench;
 
 import ai.djl.Device;
 import dev.inferpipe.consumer.model.DiffusionModel;
-import dev.inferpipe.consumer.model.LoadedModel;
 import dev.inferpipe.consumer.model.ModelLoader;
 import dev.inferpipe.consumer.model.ModelRepository;
 import dev.inferpipe.consumer.model.VqaModel;
@@ -17,6 +16,10 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,8 +67,9 @@ public final class StepBenchmark {
     ModelLoader loader = new ModelLoader(Device.cpu());
     try (SdkTracerProvider provider = SdkTracerProvider.builder()
             .addSpanProcessor(BatchSpanProcessor.builder(counting).build()).build();
-        LoadedModel diffusion = loader.load(repository.fetch("tiny-shapes-diffusion"));
-        LoadedModel vqa = loader.load(repository.fetch("tiny-shapes-vqa"))) {
+        DiffusionModel diffusion = (DiffusionModel) loader.load(
+            repository.fetch("tiny-shapes-diffusion"));
+        VqaModel vqa = (VqaModel) loader.load(repository.fetch("tiny-shapes-vqa"))) {
       var tracer = provider.get("bench");
       SimpleMeterRegistry registry = new SimpleMeterRegistry();
       Map<StepTelemetry, Txt2ImgPipeline> txt2img = new EnumMap<>(StepTelemetry.class);
@@ -76,16 +80,16 @@ public final class StepBenchmark {
             System::nanoTime));
       }
       Txt2ImgInput input = new Txt2ImgInput("a red circle", "", steps, 3.0, 7L, "ddim", 32, 32);
-      VqaInput question = new VqaInput(sceneBase64(), "what colour is the circle?", 3);
+      VqaInput question = new VqaInput(sceneBase64(), "what colour is the circle?", 4);
       Map<StepTelemetry, List<Double>> stepMs = new EnumMap<>(StepTelemetry.class);
       Map<StepTelemetry, List<Double>> vqaMs = new EnumMap<>(StepTelemetry.class);
       for (int round = -2; round < rounds; round++) { // two warm-up rounds
         for (StepTelemetry mode : StepTelemetry.values()) {
           long start = System.nanoTime();
-          txt2img.get(mode).run((DiffusionModel) diffusion, List.of(input), () -> false);
+          txt2img.get(mode).run(diffusion, List.of(input), () -> false);
           double perStep = (System.nanoTime() - start) / 1e6 / steps;
           start = System.nanoTime();
-          answer.get(mode).run((VqaModel) vqa, question, () -> false);
+          answer.get(mode).run(vqa, question, () -> false);
           double perJob = (System.nanoTime() - start) / 1e6;
           if (round >= 0) {
             stepMs.computeIfAbsent(mode, m -> new ArrayList<>()).add(perStep);
@@ -118,16 +122,16 @@ public final class StepBenchmark {
 
   private static String sceneBase64() throws Exception {
     // a red circle and a blue square on grey, drawn here so the bench needs no test renderer
-    java.awt.image.BufferedImage image =
-        new java.awt.image.BufferedImage(96, 96, java.awt.image.BufferedImage.TYPE_INT_RGB);
-    java.awt.Graphics2D g = image.createGraphics();
-    g.setRenderingHint(java.awt.RenderingHints.KEY_ANTIALIASING,
-        java.awt.RenderingHints.VALUE_ANTIALIAS_ON);
-    g.setColor(new java.awt.Color(90, 90, 96));
+    BufferedImage image =
+        new BufferedImage(96, 96, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = image.createGraphics();
+    g.setRenderingHint(RenderingHints.KEY_ANTIALIASING,
+        RenderingHints.VALUE_ANTIALIAS_ON);
+    g.setColor(new Color(90, 90, 96));
     g.fillRect(0, 0, 96, 96);
-    g.setColor(new java.awt.Color(220, 40, 40));
+    g.setColor(new Color(220, 40, 40));
     g.fillOval(10, 30, 34, 34);
-    g.setColor(new java.awt.Color(50, 80, 230));
+    g.setColor(new Color(50, 80, 230));
     g.fillRect(56, 8, 30, 30);
     g.dispose();
     ByteArrayOutputStream out = new ByteArrayOutputStream();

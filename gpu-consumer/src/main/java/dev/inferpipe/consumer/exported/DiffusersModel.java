@@ -62,7 +62,7 @@ public final class DiffusersModel implements DiffusionModel {
     } catch (IllegalArgumentException e) {
       throw new ModelLoadException(id, "scheduler: " + e.getMessage(), e);
     }
-    Sizes sizes = sizes(spec, dir, codec, vae != null);
+    Sizes sizes = sizes(id, dir, codec, vae != null);
     if (sizes.height() != spec.height() || sizes.width() != spec.width()) {
       throw new ModelLoadException(id, "the configs give " + sizes.width() + "x" + sizes.height()
           + " images, the card says " + spec.width() + "x" + spec.height());
@@ -78,8 +78,7 @@ public final class DiffusersModel implements DiffusionModel {
   record Sizes(int channels, int sampleHeight, int sampleWidth, int height, int width,
       float scalingFactor) {}
 
-  static Sizes sizes(ModelSpec spec, Path dir, JobCodec codec, boolean hasVae) {
-    String id = spec.modelId();
+  static Sizes sizes(String id, Path dir, JobCodec codec, boolean hasVae) {
     JsonNode unet = ExportedModels.readJson(id, dir.resolve("unet").resolve("config.json"), codec,
         true);
     int channels = ExportedModels.positiveInt(id, unet, "in_channels", 0, "unet/config.json");

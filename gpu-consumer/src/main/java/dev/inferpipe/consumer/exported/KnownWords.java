@@ -6,6 +6,7 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 /**
  * The words a model was trained on, from its card ({@code understands.words}). A pretrained text
@@ -26,7 +27,8 @@ final class KnownWords {
 
   static KnownWords of(ModelSpec spec) {
     List<String> listed = spec.understands() == null ? null : spec.understands().get(WORDS);
-    return new KnownWords(listed == null ? null : Set.copyOf(listed));
+    return new KnownWords(listed == null ? null : listed.stream()
+        .map(w -> w.toLowerCase(Locale.ROOT)).collect(Collectors.toUnmodifiableSet()));
   }
 
   /**

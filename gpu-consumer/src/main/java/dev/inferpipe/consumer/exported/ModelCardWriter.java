@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -102,9 +103,8 @@ public final class ModelCardWriter {
       } catch (IllegalArgumentException e) {
         throw new ModelLoadException(id, "scheduler: " + e.getMessage(), e);
       }
-      DiffusersModel.Sizes sizes = DiffusersModel.sizes(
-          ModelSpec.limits(id, Task.TXT2IMG, 0, 0, null, null, null, null), dir,
-          codec, components.containsKey(ExportedModels.VAE_DECODER));
+      DiffusersModel.Sizes sizes = DiffusersModel.sizes(id, dir, codec,
+          components.containsKey(ExportedModels.VAE_DECODER));
       int maxSteps = Math.min(SCHEMA_MAX_STEPS, config.numTrainTimesteps());
       return new ModelSpec(id, Task.TXT2IMG, sizes.width(), sizes.height(), maxSteps,
           Math.min(DEFAULT_STEPS, maxSteps), List.of("ddim", "euler", "ddpm"), null,
@@ -137,7 +137,11 @@ public final class ModelCardWriter {
     }
     Map<String, List<String>> lists = new LinkedHashMap<>();
     for (Map.Entry<String, JsonNode> entry : json.properties()) {
-      List<String> words = new java.util.ArrayList<>();
+      if (!entry.getValue().isArray()) {
+        throw new ModelLoadException(id, UNDERSTANDS + ": " + entry.getKey()
+            + " must be a list of strings");
+      }
+      List<String> words = new ArrayList<>();
       for (JsonNode word : entry.getValue()) {
         if (!word.isString()) {
           throw new ModelLoadException(id, UNDERSTANDS + ": " + entry.getKey()
@@ -241,7 +245,9 @@ public final class ModelCardWriter {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (Path path : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
         String relative = dir.relativize(path).toString().replace('\\', '/');
-        if (relative.equals("model.json") || relative.startsWith(".") || relative.contains("/.")) {
+        // a cache's in-flight downloads are not part of the model
+        if (relative.equals("model.json") || relative.startsWith(".") || relative.contains("/.")
+            || relative.endsWith(".partial")) {
           continue;
         }
         files.put(relative, Sha256.hex(path));

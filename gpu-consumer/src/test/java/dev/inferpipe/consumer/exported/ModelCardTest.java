@@ -3,6 +3,8 @@ package dev.inferpipe.consumer.exported;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.inferpipe.consumer.TestModels;
+import dev.inferpipe.consumer.model.ModelArtifacts;
 import dev.inferpipe.consumer.model.ModelLoadException;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.Task;
@@ -37,9 +39,8 @@ class ModelCardTest {
   /** The bundled cards too: written by the tool over the files the jars ship, nothing by hand. */
   @ParameterizedTest
   @ValueSource(strings = {"tiny-shapes-diffusion", "tiny-shapes-vqa"})
-  void bundledCardsAreWhatModelCardWrites(String id) {
-    dev.inferpipe.consumer.model.ModelArtifacts bundled =
-        dev.inferpipe.consumer.TestModels.bundled().fetch(id);
+  void bundledCardsAreWhatModelCardWrites(String id, @TempDir Path cache) {
+    ModelArtifacts bundled = TestModels.bundled(cache).fetch(id);
     assertThat(new ModelCardWriter(bundled.spec().sources()).card(bundled.directory()))
         .isEqualTo(bundled.spec());
     assertThat(bundled.spec().understands().get("words")).contains("red", "circle")

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inferpipe.consumer.TestModels;
+import dev.inferpipe.consumer.TestScenes;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.VqaInput;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -48,9 +49,9 @@ class VqaPipelineTest {
 
   /** A scene drawn here at 128 px: a red circle top left, a blue square bottom right. */
   private static String scene() {
-    return TestModels.scene(128, TestModels.GREY,
-        new TestModels.Shape("circle", TestModels.RED, 34, 36, 44),
-        new TestModels.Shape("square", TestModels.BLUE, 92, 90, 42));
+    return TestScenes.png(128, TestScenes.GREY,
+        new TestScenes.Shape(TestScenes.Kind.CIRCLE, TestScenes.RED, 34, 36, 44),
+        new TestScenes.Shape(TestScenes.Kind.SQUARE, TestScenes.BLUE, 92, 90, 42));
   }
 
   static Stream<Arguments> questions() {
@@ -106,17 +107,18 @@ class VqaPipelineTest {
 
   @Test
   void tracesEveryStageAndOneSpanPerGeneratedToken() {
-    pipeline().run(TestModels.vqa(), new VqaInput(scene(), "where is the blue square?", 3), () -> false);
+    pipeline().run(TestModels.vqa(), new VqaInput(scene(),
+        "is the blue square at the top or the bottom?", 4), () -> false);
     List<SpanData> finished = spans.getFinishedSpanItems();
     assertThat(finished).extracting(SpanData::getName).contains("vqa.image.load", "vqa.image.resize",
         "vqa.image.normalize", "vqa.model.encode_text", "vqa.model.encode",
         "vqa.model.generate", "vqa.decode.answer");
     SpanData generate = finished.stream().filter(s -> s.getName().equals("vqa.model.generate"))
         .findFirst().orElseThrow();
-    // "bottom", "right", then <eos>: three decoder steps.
+    // "bottom", then [SEP]: two decoder steps.
     List<SpanData> steps = finished.stream().filter(s -> s.getName().startsWith("vqa.generate.step"))
         .toList();
-    assertThat(steps).hasSize(3).allSatisfy(s ->
+    assertThat(steps).hasSize(2).allSatisfy(s ->
         assertThat(s.getParentSpanId()).isEqualTo(generate.getSpanId()));
     assertThat(steps.get(0).getAttributes().asMap().toString()).contains("vqa.token=bottom");
   }
@@ -127,10 +129,11 @@ class VqaPipelineTest {
     VqaPipeline slow = new VqaPipeline(provider.get("test"), StepTelemetry.OFF,
         new SimpleMeterRegistry(), (uri, tenant) -> null, Duration.ofMillis(100),
         () -> fakeClock.getAndAdd(Duration.ofMillis(60).toNanos()));
-    VqaAnswer answer = slow.run(TestModels.vqa(), new VqaInput(scene(), "where is the red circle?", 3),
-        () -> false);
+    // One token fits in the budget; the clock is past it before the decoder can emit [SEP].
+    VqaAnswer answer = slow.run(TestModels.vqa(), new VqaInput(scene(),
+        "is the red circle on the left or the right?", 4), () -> false);
     assertThat(answer.budgetExceeded()).isTrue();
-    assertThat(answer.tokens()).containsExactly("top");
+    assertThat(answer.tokens()).containsExactly("left");
   }
 
   static Stream<Arguments> badImages() throws Exception {
@@ -148,7 +151,7 @@ class VqaPipelineTest {
   void badImagesFailWithInvalidImage(String name, byte[] bytes) {
     String base64 = Base64.getEncoder().encodeToString(bytes);
     assertThatThrownBy(() -> pipeline().run(TestModels.vqa(),
-        new VqaInput(base64, "what colour is the circle?", 3), () -> false))
+        new VqaInput(base64, "what colour is the circle?", 4), () -> false))
         .isInstanceOfSatisfying(JobFailedException.class,
             e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_IMAGE));
     SpanData load = spans.getFinishedSpanItems().stream()

@@ -39,7 +39,7 @@ public final class Evaluation {
 
   /**
    * @param modelRoot where the models are ({@code classpath:models/} for the bundled ones)
-   * @param judgeDir the judge's directory ({@code models/out/judge})
+   * @param judgeDir the judge's directory ({@code models/judge})
    * @param world the language split ({@code models/world.json})
    */
   public static List<Txt2ImgEvaluation.Score> run(String modelRoot, String diffusionId,

@@ -10,7 +10,8 @@ import java.time.Instant;
  * the output file's name, and a VQA answer from the stored {@code answer.json}.
  *
  * @param outputFile the object name under the job's prefix ({@code image.png}, {@code answer.json})
- * @param unknownWords how many prompt or question words the model ignored (a count: never text)
+ * @param unknownWords how many prompt or question words the model was not trained on (a count:
+ *     never text)
  * @param runningPartition status-topic partition of the consumer's RUNNING event (the sink reads
  *     its status table up to it before deciding)
  * @param runningOffset that event's offset

@@ -21,8 +21,9 @@ import java.util.Map;
  * @param sources files that ship elsewhere than the model directory, by path, as
  *     {@code classpath:<resource>} (a pretrained encoder inside a Maven jar); still checked
  *     against {@code files}
- * @param understands txt2img: what the model can act on in a prompt (colours, shapes,
- *     positions, sizes, object count), as written by the training code; null when unknown
+ * @param understands what the model can act on, by kind (txt2img: colours, shapes, positions,
+ *     sizes, objects; vqa: answers, questions) and {@code words}, every word of its training
+ *     text; written by the training code; null when unknown
  */
 public record ModelSpec(
     String modelId,
@@ -44,7 +45,7 @@ public record ModelSpec(
   /** vqa: an encoder graph and a decoder graph (OFA / BLIP style). */
   public static final String FORMAT_ENCODER_DECODER = "encoder-decoder";
 
-  /** A card with only the limits a job is validated against (tests, the API's checks). */
+  /** A card with only the limits a job is validated against, and no files (tests). */
   public static ModelSpec limits(String modelId, Task task, int width, int height,
       Integer maxSteps, Integer defaultSteps, List<String> samplers, Integer maxNewTokens) {
     return new ModelSpec(modelId, task, width, height, maxSteps, defaultSteps, samplers,
