@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Quick Python-side evaluation of an exported tiny-shapes-diffusion directory (before the Java one).
 
-    /usr/bin/python3 models/evaluate_diffusion.py --model models/out/tiny-shapes-diffusion --judge models/out/judge
+    /usr/bin/python3 models/evaluate_diffusion.py --model models/out/tiny-shapes-diffusion --judge models/judge
 
 Runs the exported graphs as Java will: text_encoder = the directory's MiniLM ONNX (rebuilt as a torch
 module, max |diff| to the reference 2.4e-6), prompts padded to tokenizer_config's model_max_length,

