@@ -273,8 +273,7 @@ class GpuConsumerIT {
   @Test
   void answersAVqaJobWhoseImageIsInS3() throws Exception {
     String scene = TestScenes.png(96, TestScenes.GREY,
-        new TestScenes.Shape(TestScenes.Kind.TRIANGLE, TestScenes.YELLOW, 26, 70, 36),
-        new TestScenes.Shape(TestScenes.Kind.CIRCLE, TestScenes.GREEN, 70, 26, 32));
+        new TestScenes.Shape(TestScenes.Kind.TRIANGLE, TestScenes.YELLOW, 30, 62, 40));
     try (var client = s3.client()) {
       client.putObject(b -> b.bucket("scenes").key("q/scene.png"),
           RequestBody.fromBytes(Base64.getDecoder().decode(scene)));
