@@ -140,8 +140,8 @@ public final class ModelBenchmark {
     return 0;
   }
 
-  /** A 96x96 scene (a red circle left, a blue square right) drawn here, PNG base64. */
-  private static String scene() throws java.io.IOException {
+  /** The 96x96 scene both benches ask about (a red circle left, a blue square right), base64. */
+  static String scene() throws java.io.IOException {
     BufferedImage image = new BufferedImage(96, 96, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
     g.setColor(new Color(20, 20, 24));

@@ -16,21 +16,14 @@ import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.data.SpanData;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
-import java.awt.Color;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
-import javax.imageio.ImageIO;
 
 /**
  * {@code ./pipeline bench}: per-step latency of the bundled models at batch 1, with step
@@ -80,7 +73,7 @@ public final class StepBenchmark {
             System::nanoTime));
       }
       Txt2ImgInput input = new Txt2ImgInput("a red circle", "", steps, 3.0, 7L, "ddim", 32, 32);
-      VqaInput question = new VqaInput(sceneBase64(), "what colour is the circle?", 4);
+      VqaInput question = new VqaInput(ModelBenchmark.scene(), "what colour is the circle?", 4);
       Map<StepTelemetry, List<Double>> stepMs = new EnumMap<>(StepTelemetry.class);
       Map<StepTelemetry, List<Double>> vqaMs = new EnumMap<>(StepTelemetry.class);
       for (int round = -2; round < rounds; round++) { // two warm-up rounds
@@ -118,25 +111,6 @@ public final class StepBenchmark {
       }
       System.out.printf("%nspans exported: %d%n", exported.get());
     }
-  }
-
-  private static String sceneBase64() throws Exception {
-    // a red circle and a blue square on grey, drawn here so the bench needs no test renderer
-    BufferedImage image =
-        new BufferedImage(96, 96, BufferedImage.TYPE_INT_RGB);
-    Graphics2D g = image.createGraphics();
-    g.setRenderingHint(RenderingHints.KEY_ANTIALIASING,
-        RenderingHints.VALUE_ANTIALIAS_ON);
-    g.setColor(new Color(90, 90, 96));
-    g.fillRect(0, 0, 96, 96);
-    g.setColor(new Color(220, 40, 40));
-    g.fillOval(10, 30, 34, 34);
-    g.setColor(new Color(50, 80, 230));
-    g.fillRect(56, 8, 30, 30);
-    g.dispose();
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ImageIO.write(image, "png", out);
-    return Base64.getEncoder().encodeToString(out.toByteArray());
   }
 
   static double median(List<Double> values) {
