@@ -1,5 +1,6 @@
 package dev.inferpipe.consumer;
 
+import dev.inferpipe.consumer.batch.BatchSettings;
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
 import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
@@ -19,6 +20,7 @@ import java.util.List;
  * @param directPublish whether request records without the API's signature (published by any
  *     other Kafka client) are run at all
  * @param directTenant the tenant such records run as (never read from a header)
+ * @param batch batching across jobs ({@link BatchSettings})
  * @param vqaImagePrefixes {@code s3://bucket/prefix/} entries VQA images may be read from; an
  *     entry may name {@code {tenant}}; empty refuses every {@code s3://} image
  */
@@ -36,6 +38,7 @@ public record ConsumerSettings(
     String directTenant,
     List<String> vqaImagePrefixes,
     DeploymentKeys keys,
+    BatchSettings batch,
     KafkaSettings kafka,
     Topics topics,
     S3Settings s3) {
@@ -68,6 +71,7 @@ public record ConsumerSettings(
         env.string(DIRECT_TENANT_ENV, "external"),
         env.list(VQA_IMAGE_PREFIXES_ENV, List.of()),
         DeploymentKeys.from(env),
+        BatchSettings.from(env),
         KafkaSettings.from(env),
         Topics.from(env),
         S3Settings.from(env));

@@ -18,7 +18,12 @@ import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.RecordLimits;
 import dev.inferpipe.core.kafka.RecordSigner;
 import dev.inferpipe.core.kafka.KafkaClients;
-import dev.inferpipe.core.kafka.RecordLoop;
+import dev.inferpipe.core.kafka.AsyncRecordLoop;
+import dev.inferpipe.consumer.batch.BatchScheduler;
+import io.opentelemetry.api.trace.Tracer;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
@@ -38,10 +43,12 @@ import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * gpu-consumer: one poll loop taking one job at a time from {@code inference.requests} (in a
- * consumer group, so replicas share partitions), running it, and committing the offset only once
- * its output, status or DLQ record is acknowledged (at-least-once; outputs are keyed by job id and
- * seeded, so a redelivered job produces the same output under the same key).
+ * gpu-consumer: a poll loop taking jobs from {@code inference.requests} (in a consumer group, so
+ * replicas share partitions), a batch scheduler running them (batched across jobs at step
+ * boundaries), and publisher threads writing their outputs and statuses. A record's offset is
+ * committed only once every record before it in its partition has its output, status or DLQ
+ * record acknowledged (at-least-once; outputs are keyed by job id and seeded, so a redelivered
+ * job produces the same output under the same key).
  */
 public final class GpuConsumer implements AutoCloseable {
   public static final String SERVICE_NAME = "gpu-consumer";
@@ -52,7 +59,10 @@ public final class GpuConsumer implements AutoCloseable {
   private final Producer<String, byte[]> producer;
   private final ModelCache models;
   private final StatusTable statuses;
-  private final RecordLoop loop;
+  private static final int PUBLISHER_THREADS = 4;
+  private final AsyncRecordLoop loop;
+  private final BatchScheduler scheduler;
+  private final ExecutorService publisher;
   private final ManagementServer management;
   private final S3Client s3;
   private volatile boolean modelsReady;
@@ -88,7 +98,8 @@ public final class GpuConsumer implements AutoCloseable {
         // move to the other replicas within 10 s instead of Kafka's default 45 s.
         ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
         ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1,
+        // The loop never blocks on a job; it takes up to a batch per poll and pauses at the bound.
+        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.batch().maxBatchSize(),
         ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, RecordLimits.MAX_RECORD_BYTES,
         // A job may sample for minutes; the group must not evict the consumer meanwhile.
         ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis(),
@@ -101,20 +112,36 @@ public final class GpuConsumer implements AutoCloseable {
     Fingerprints fingerprints = new Fingerprints(settings.keys().hashKey());
     S3ImageReader images = new S3ImageReader(s3, settings.vqaImagePrefixes());
     AckedSender sender = new AckedSender(producer, settings.topics(), codec, statuses::put);
+    Tracer tracer = telemetry.tracer("dev.inferpipe.consumer");
+    this.scheduler = BatchScheduler.builder()
+        .settings(settings.batch())
+        .models(models::get)
+        .pipelines(new Txt2ImgPipeline(tracer, settings.stepTelemetry(), telemetry.meterRegistry()),
+            new VqaPipeline(tracer, settings.stepTelemetry(), telemetry.meterRegistry(),
+                images::read, settings.vqaBudget(), System::nanoTime))
+        .telemetry(tracer, settings.stepTelemetry(), telemetry.meterRegistry())
+        .start();
+    // Publishing waits on Kafka acknowledgements; a few threads keep the scheduler computing.
+    this.publisher = Executors.newFixedThreadPool(PUBLISHER_THREADS, runnable -> {
+      Thread thread = new Thread(runnable, "gpu-consumer-publisher");
+      thread.setDaemon(true);
+      return thread;
+    });
     JobProcessor processor = new JobProcessor(new JobProcessor.Parts(telemetry.openTelemetry(),
         telemetry.meterRegistry(), sender, settings.topics(), settings.s3(), settings.groupId(),
         codec, new JobValidator(codec, catalog, fingerprints),
-        new JobDefaults(new SecureRandom()::nextLong), models,
-        new Txt2ImgPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
-            telemetry.meterRegistry()),
-        new VqaPipeline(telemetry.tracer("dev.inferpipe.consumer"), settings.stepTelemetry(),
-            telemetry.meterRegistry(), images::read, settings.vqaBudget(), System::nanoTime),
+        new JobDefaults(new SecureRandom()::nextLong), scheduler, publisher,
         Clock.systemUTC(), statuses, new RecordSigner(settings.keys().signingKey()), fingerprints,
         new JobProcessor.DirectPublishing(settings.directPublish(), settings.directTenant())));
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
-    this.loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().requests(),
-        this::preloadModels, processor::process, processor::poison);
+    this.loop = AsyncRecordLoop.builder(SERVICE_NAME, consumer, settings.topics().requests())
+        .maxInFlight(settings.batch().maxJobsInMemory())
+        .beforeSubscribe(this::preloadModels)
+        .stopping(() -> scheduler.shutdown(Duration.ofSeconds(60)))
+        .handler(processor::process, processor::poison)
+        .metrics(telemetry.meterRegistry())
+        .build();
     this.management = ManagementServer.start(settings.managementPort(), telemetry,
         () -> modelsReady && loop.isReady() && statuses.isHealthy(),
         () -> loop.isAlive() && statuses.isAlive(), () -> Map.copyOf(modelProblems));
@@ -169,10 +196,21 @@ public final class GpuConsumer implements AutoCloseable {
         .addKeyValue("models", settings.models()).log("models loaded; consuming");
   }
 
-  /** Finishes the job in hand (its offset is committed), then leaves the group and stops. */
+  /**
+   * Stops taking records, lets the running batch finish and its outputs be published (their
+   * offsets are committed; jobs still waiting to join are left to another replica), then leaves
+   * the group and stops.
+   */
   @Override
   public void close() {
     loop.close();
+    scheduler.close();
+    publisher.shutdown();
+    try {
+      publisher.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     statuses.close();
     producer.close(Duration.ofSeconds(5));
     models.close();

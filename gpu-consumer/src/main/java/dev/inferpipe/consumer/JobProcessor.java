@@ -1,12 +1,14 @@
 package dev.inferpipe.consumer;
 
-import dev.inferpipe.consumer.model.DiffusionModel;
-import dev.inferpipe.consumer.model.LoadedModel;
-import dev.inferpipe.consumer.model.VqaModel;
-import dev.inferpipe.consumer.model.ModelCache;
+import dev.inferpipe.consumer.batch.BatchJob;
+import dev.inferpipe.consumer.batch.BatchOutcome;
+import dev.inferpipe.consumer.batch.BatchScheduler;
+import dev.inferpipe.core.kafka.RecordTicket;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import dev.inferpipe.consumer.model.ModelLoadException;
 import dev.inferpipe.consumer.pipeline.GeneratedImage;
-import dev.inferpipe.consumer.pipeline.JobCancelledException;
 import dev.inferpipe.consumer.pipeline.JobFailedException;
 import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.kafka.RecordLimits;
@@ -16,9 +18,7 @@ import dev.inferpipe.core.kafka.SendRejectedException;
 import dev.inferpipe.core.kafka.StatusTable;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.errors.RecordTooLargeException;
-import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
 import dev.inferpipe.consumer.pipeline.VqaAnswer;
-import dev.inferpipe.consumer.pipeline.VqaPipeline;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.ErrorCode;
@@ -71,10 +71,10 @@ import org.slf4j.MDC;
 /**
  * Handles one request record end to end: parse its key and headers once ({@link RequestRecord}),
  * continue its trace, record its queue wait, decide whether to run it ({@link Admission}),
- * announce RUNNING, run the model, and produce the output. Whatever happens, the record ends in
- * exactly one place: an output record, a FAILED/EXPIRED status, the DLQ, or nowhere when it is a
- * duplicate. The caller commits the offset only after this method returns, i.e. after those
- * records were acknowledged.
+ * announce RUNNING, hand the job to the {@link BatchScheduler}, and publish its outcome. Whatever
+ * happens, the record ends in exactly one place: an output record, a FAILED/EXPIRED status, the
+ * DLQ, or nowhere when it is a duplicate. The record's {@link RecordTicket} is done only once
+ * those records were acknowledged; the loop commits no offset past it before that.
  *
  * <p>The topic is an untrusted boundary: only a record whose signature verifies carries a tenant
  * and a request hash; any other record is a direct publication, run as the configured direct
@@ -114,9 +114,10 @@ final class JobProcessor {
   private final JobCodec codec;
   private final JobValidator validator;
   private final JobDefaults defaults;
-  private final ModelCache models;
-  private final Txt2ImgPipeline txt2img;
-  private final VqaPipeline vqa;
+  private final BatchScheduler scheduler;
+  private final Executor publisher;
+  /** Jobs handed to the scheduler and not yet published: a second record of one is a duplicate. */
+  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
   private final Clock clock;
   private final StatusTable statuses;
   private final RecordSigner signer;
@@ -138,7 +139,7 @@ final class JobProcessor {
   /** Everything a processor works with; named, because there are many. */
   record Parts(OpenTelemetry openTelemetry, MeterRegistry registry, AckedSender sender,
       Topics topics, S3Settings s3, String consumerGroup, JobCodec codec, JobValidator validator,
-      JobDefaults defaults, ModelCache models, Txt2ImgPipeline txt2img, VqaPipeline vqa,
+      JobDefaults defaults, BatchScheduler scheduler, Executor publisher,
       Clock clock, StatusTable statuses, RecordSigner signer, Fingerprints fingerprints,
       DirectPublishing direct) {}
 
@@ -153,9 +154,8 @@ final class JobProcessor {
     this.codec = parts.codec();
     this.validator = parts.validator();
     this.defaults = parts.defaults();
-    this.models = parts.models();
-    this.txt2img = parts.txt2img();
-    this.vqa = parts.vqa();
+    this.scheduler = parts.scheduler();
+    this.publisher = parts.publisher();
     this.clock = parts.clock();
     this.statuses = parts.statuses();
     this.signer = parts.signer();
@@ -167,7 +167,12 @@ final class JobProcessor {
     return statuses.get(jobId).map(s -> s.status() == JobState.CANCELLED).orElse(false);
   }
 
-  void process(ConsumerRecord<String, byte[]> record) {
+  /**
+   * Takes one record: admission, then either its whole handling here (skip, expire, dead-letter;
+   * the ticket is done on return) or a job handed to the scheduler, whose outcome is published on
+   * the publisher's threads and which marks the ticket done then.
+   */
+  void process(ConsumerRecord<String, byte[]> record, RecordTicket ticket) {
     Instant takenAt = clock.instant();
     RequestRecord request = RequestRecord.parse(record, signer, takenAt);
     Context producerContext = HeadersPropagation.extract(openTelemetry, record.headers());
@@ -192,6 +197,7 @@ final class JobProcessor {
     // enqueuedAt is never after takenAt nor before the epoch: no overflow, never negative.
     long queueWaitMs = Duration.between(request.enqueuedAt(), takenAt).toMillis();
 
+    boolean handedOff = false;
     try (Scope ignored = process.makeCurrent()) {
       Admission admission = admit(record, request, takenAt, queueWaitMs);
       process.setAttribute("job.admission", admission.getClass().getSimpleName().toLowerCase(
@@ -212,11 +218,17 @@ final class JobProcessor {
         log.atInfo().addKeyValue("event", "job.expired").addKeyValue("queue_wait_ms", queueWaitMs)
             .log("job expired before it ran");
       } else if (admission instanceof Run run) {
-        run(process, run.job(), run.running(), queueWaitMs);
+        start(process, run.job(), run.running(), queueWaitMs, ticket);
+        handedOff = true;
       }
     } finally {
-      process.end();
+      if (!handedOff) {
+        process.end();
+      }
       MDC.remove("job_id");
+    }
+    if (!handedOff) {
+      ticket.done();
     }
   }
 
@@ -273,6 +285,9 @@ final class JobProcessor {
       return new Refuse(ErrorCode.JOB_ID_CONFLICT, "job_id '" + job.jobId()
           + "' already names another job (a different request or owner)", Optional.empty());
     }
+    if (inFlight.contains(job.jobId())) {
+      return new Skip(job, "duplicate", "the job is already running here; duplicate record");
+    }
     if (produced || known.map(s -> s.status().isTerminal() || s.status() == JobState.STORING)
         .orElse(false)) {
       JobState state = known.map(JobStatus::status).orElse(JobState.STORING);
@@ -306,69 +321,175 @@ final class JobProcessor {
         null, null, null, null, null, now, tenant, null)));
   }
 
-  private void run(Span process, Job job, JobStatus running, long queueWaitMs) {
-    RecordMetadata runningAt = sender.publishStatus(running);
+  /**
+   * Announces RUNNING without waiting for its acknowledgement and hands the job to the
+   * scheduler; its outcome comes back on {@link #finish}.
+   */
+  private void start(Span process, Job job, JobStatus running, long queueWaitMs,
+      RecordTicket ticket) {
+    CompletableFuture<RecordMetadata> runningAck = sender.publishStatusAsync(running);
     logStarted(job, queueWaitMs);
-
+    inFlight.add(job.jobId());
     long start = System.nanoTime();
-    String outcome = "completed";
+    Context context = Context.current();
+    BatchJob batchJob = BatchJob.of(job, running.tenant(), context, () -> cancelled(job.jobId()),
+        outcome -> publisher.execute(() -> finish(new Finishing(process, job, running, runningAck,
+            ticket, queueWaitMs, start), outcome)));
+    ticket.onRevoke(batchJob::abandon);
+    scheduler.submit(batchJob);
+  }
+
+  /** A job whose outcome is being published, and what its publication needs. */
+  private record Finishing(Span process, Job job, JobStatus running,
+      CompletableFuture<RecordMetadata> runningAck, RecordTicket ticket, long queueWaitMs,
+      long startNanos) {}
+
+  /**
+   * Publishes a job's outcome, on a publisher thread. Kafka failures are retried with backoff
+   * while the partition is ours (the steps are idempotent: outputs are keyed by job id); once it
+   * is revoked nothing more is published and the record is left to the new owner.
+   */
+  private void finish(Finishing f, BatchOutcome outcome) {
+    Duration wait = Duration.ofMillis(250);
+    String result = "abandoned";
+    try (Scope ignored = f.process().makeCurrent()) {
+      MDC.put("job_id", f.job().jobId());
+      while (true) {
+        try {
+          result = publish(f, outcome);
+          break;
+        } catch (SendFailedException e) {
+          f.process().recordException(e);
+          if (f.ticket().isRevoked()) {
+            break;
+          }
+          log.atWarn().addKeyValue("event", "job.publish_retry")
+              .addKeyValue("retry_in_ms", wait.toMillis())
+              .log("could not publish the job's outcome; retrying: {}", e.getMessage());
+          Thread.sleep(wait.toMillis());
+          wait = wait.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0
+              ? Duration.ofSeconds(5) : wait.multipliedBy(2);
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      result = "failed";
+      log.atError().addKeyValue("event", "job.publish_failed").setCause(e)
+          .log("could not publish the job's outcome: {}", e.toString());
+    } finally {
+      inFlight.remove(f.job().jobId());
+      Job job = f.job();
+      if (!result.equals("abandoned")) {
+        Timer.builder("inference.request.duration")
+            .tags("task", job.task().wireName(), "model", job.modelId(), "status", result)
+            .publishPercentileHistogram().register(registry)
+            .record(System.nanoTime() - f.startNanos(), TimeUnit.NANOSECONDS);
+        count(job, result);
+      }
+      f.process().setAttribute("job.outcome", result);
+      f.process().end();
+      MDC.remove("job_id");
+      if (result.equals("abandoned")) {
+        f.ticket().release();
+      } else {
+        f.ticket().done();
+      }
+    }
+  }
+
+  /** One attempt at publishing an outcome; returns the outcome's metric name. */
+  private String publish(Finishing f, BatchOutcome outcome) {
+    Job job = f.job();
+    Span process = f.process();
+    if (outcome instanceof BatchOutcome.Abandoned) {
+      process.setAttribute("job.abandoned", true);
+      log.atInfo().addKeyValue("event", "job.abandoned")
+          .log("job dropped: its partition was revoked or the consumer is stopping");
+      return "abandoned";
+    }
+    RecordMetadata runningAt = awaitRunning(f);
+    if (outcome instanceof BatchOutcome.Cancelled) {
+      return cancelled(process, job, runningAt);
+    }
+    if (outcome instanceof BatchOutcome.Failed failed) {
+      RuntimeException e = failed.cause();
+      // Validation already proved the model is known; a load failure (missing file, checksum
+      // mismatch, a bad config) is the model's fault, not the job's: INVALID_MODEL names it.
+      ErrorCode code = e instanceof JobFailedException jf ? jf.code()
+          : e instanceof ModelLoadException ? ErrorCode.INVALID_MODEL : ErrorCode.INTERNAL;
+      fail(process, f.running(), code, e);
+      return "failed";
+    }
+    OutputRecord output;
     try {
-      LoadedModel model = models.get(job.modelId());
-      OutputRecord output = run(job, model, running, runningAt, queueWaitMs, start);
+      output = output(job, outcome, f.running(), runningAt, f.queueWaitMs(), f.startNanos());
       // Decide on what every reader saw before our RUNNING: a cancel that won stops us here.
       statuses.awaitApplied(runningAt, READ_BACK_TIMEOUT);
       if (statuses.get(job.jobId()).map(s -> s.status().isTerminal()).orElse(false)) {
-        throw new JobCancelledException();
+        return cancelled(process, job, runningAt);
       }
       if (output.value().length > RecordLimits.MAX_OUTPUT_BYTES) {
         throw new JobFailedException(ErrorCode.TOO_LARGE, "the output is " + output.value().length
             + " bytes; the limit is " + RecordLimits.MAX_OUTPUT_BYTES);
       }
-      try {
-        sender.send(new ProducerRecord<>(topics.outputs(), null, job.jobId(), output.value(),
-            output.headers()));
-      } catch (SendRejectedException e) {
-        throw new JobFailedException(e.getCause() instanceof RecordTooLargeException
-            ? ErrorCode.TOO_LARGE : ErrorCode.INTERNAL, e.getMessage(), e);
-      }
-      synchronized (producedOutputs) {
-        producedOutputs.add(job.jobId());
-      }
-      log.atInfo().addKeyValue("event", "job.output_produced")
-          .addKeyValue("inference_time_ms", (System.nanoTime() - start) / 1_000_000)
-          .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
-          .addKeyValue("output_bytes", output.value().length)
-          .log("output produced");
-    } catch (JobCancelledException e) {
-      // The API's CANCELLED is the job's one terminal status: nothing to publish, unless our
-      // RUNNING landed after it and would be what compaction keeps.
-      outcome = "cancelled";
-      process.setAttribute("job.cancelled", true);
-      statuses.awaitApplied(runningAt, READ_BACK_TIMEOUT);
-      repairIfVoid(job.jobId());
-      log.atInfo().addKeyValue("event", "job.cancelled").addKeyValue("status", "CANCELLED")
-          .log("job stopped between steps: cancelled");
-    } catch (JobFailedException | ModelLoadException e) {
-      // Validation already proved the model is known; a load failure (missing file, checksum
-      // mismatch, a bad config) is the model's fault, not the job's: INVALID_MODEL names it.
-      ErrorCode code = e instanceof JobFailedException f ? f.code() : ErrorCode.INVALID_MODEL;
-      outcome = "failed";
-      fail(process, running, code, e);
-    } catch (SendFailedException e) {
-      // Kafka, not the job, failed: the record stays uncommitted and is run again.
-      outcome = "redelivered";
-      process.recordException(e);
-      throw e;
-    } catch (RuntimeException e) {
-      outcome = "failed";
-      fail(process, running, ErrorCode.INTERNAL, e);
-    } finally {
-      Timer.builder("inference.request.duration")
-          .tags("task", job.task().wireName(), "model", job.modelId(), "status", outcome)
-          .publishPercentileHistogram().register(registry)
-          .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-      count(job, outcome);
+    } catch (JobFailedException e) {
+      fail(process, f.running(), e.code(), e);
+      return "failed";
     }
+    if (!f.ticket().beginPublish()) {
+      return "abandoned";
+    }
+    try {
+      sender.send(new ProducerRecord<>(topics.outputs(), null, job.jobId(), output.value(),
+          output.headers()));
+    } catch (SendRejectedException e) {
+      fail(process, f.running(), e.getCause() instanceof RecordTooLargeException
+          ? ErrorCode.TOO_LARGE : ErrorCode.INTERNAL, e);
+      return "failed";
+    } finally {
+      f.ticket().endPublish();
+    }
+    synchronized (producedOutputs) {
+      producedOutputs.add(job.jobId());
+    }
+    log.atInfo().addKeyValue("event", "job.output_produced")
+        .addKeyValue("inference_time_ms", (System.nanoTime() - f.startNanos()) / 1_000_000)
+        .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
+        .addKeyValue("output_bytes", output.value().length)
+        .log("output produced");
+    return "completed";
+  }
+
+  /**
+   * The RUNNING status's acknowledgement, which every later status and output must follow; it
+   * is sent again if it failed.
+   */
+  private RecordMetadata awaitRunning(Finishing f) {
+    try {
+      return f.runningAck().get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SendFailedException("interrupted while waiting for RUNNING", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof SendFailedException) {
+        return sender.publishStatus(f.running());
+      }
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * The API's CANCELLED is the job's one terminal status: nothing to publish, unless our RUNNING
+   * landed after it and would be what compaction keeps.
+   */
+  private String cancelled(Span process, Job job, RecordMetadata runningAt) {
+    process.setAttribute("job.cancelled", true);
+    statuses.awaitApplied(runningAt, READ_BACK_TIMEOUT);
+    repairIfVoid(job.jobId());
+    log.atInfo().addKeyValue("event", "job.cancelled").addKeyValue("status", "CANCELLED")
+        .log("job stopped between steps: cancelled");
+    return "cancelled";
   }
 
   /** Republishes the job's winning status when the topic's last event for it is one that lost. */
@@ -390,11 +511,10 @@ final class JobProcessor {
 
   private record OutputRecord(byte[] value, RecordHeaders headers) {}
 
-  private OutputRecord run(Job job, LoadedModel model, JobStatus running, RecordMetadata runningAt,
-      long queueWaitMs, long startNanos) {
-    if (job.input() instanceof Txt2ImgInput in && model instanceof DiffusionModel diffusion) {
-      GeneratedImage image = txt2img.run(diffusion, List.of(in), () -> cancelled(job.jobId()))
-          .get(0);
+  private OutputRecord output(Job job, BatchOutcome outcome, JobStatus running,
+      RecordMetadata runningAt, long queueWaitMs, long startNanos) {
+    if (job.input() instanceof Txt2ImgInput in && outcome instanceof BatchOutcome.Image done) {
+      GeneratedImage image = done.image();
       OutputMetadata meta = new OutputMetadata(job.jobId(), job.task(), job.modelId(),
           running.requestSha256(), running.traceId(), running.submittedAt(), running.startedAt(),
           queueWaitMs, elapsedMs(startNanos), "image.png", "image/png",
@@ -403,8 +523,8 @@ final class JobProcessor {
           runningAt.partition(), runningAt.offset());
       return new OutputRecord(image.png(), outputHeaders(meta));
     }
-    if (job.input() instanceof VqaInput in && model instanceof VqaModel vqaModel) {
-      VqaAnswer answer = vqa.run(vqaModel, in, running.tenant(), () -> cancelled(job.jobId()));
+    if (job.input() instanceof VqaInput && outcome instanceof BatchOutcome.Answer done) {
+      VqaAnswer answer = done.answer();
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("job_id", job.jobId());
       body.put("answer", answer.answer());
@@ -421,8 +541,7 @@ final class JobProcessor {
       Span.current().setAttribute("vqa.answer", answer.answer());
       return new OutputRecord(codec.encode(body), outputHeaders(meta));
     }
-    throw new JobFailedException(ErrorCode.INVALID_JOB, "model '" + job.modelId()
-        + "' cannot run task " + job.task().wireName());
+    throw new IllegalStateException("a " + job.task().wireName() + " job ended with " + outcome);
   }
 
   private RecordHeaders outputHeaders(OutputMetadata meta) {

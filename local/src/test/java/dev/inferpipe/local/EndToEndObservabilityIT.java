@@ -227,7 +227,7 @@ class EndToEndObservabilityIT {
     assertThat(apiMetrics).contains("inference_submissions_total{code=\"\",outcome=\"accepted\"");
     assertThat(consumerMetrics).contains("inference_request_duration_seconds_count{model=\"tiny-shapes-diffusion\"",
         "inference_queue_wait_seconds_count{model=\"tiny-shapes-diffusion\"",
-        "inference_sampling_step_seconds_count{model=\"tiny-shapes-diffusion\"",
+        "inference_sampling_step_seconds_count{batch_size=\"1\",model=\"tiny-shapes-diffusion\"",
         "inference_model_load_seconds_count", "inference_model_cache_hit_ratio",
         "process_memory_peak_bytes");
     assertThat(sinkMetrics).contains("inference_s3_put_seconds_count",

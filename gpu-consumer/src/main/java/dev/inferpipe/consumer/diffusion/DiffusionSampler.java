@@ -1,16 +1,20 @@
 package dev.inferpipe.consumer.diffusion;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
-import java.util.SplittableRandom;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
- * The sampling loop with classifier-free guidance, for a batch of jobs at once, in pixel or
- * latent space (whatever the model samples in). Each image has its own seed; noise comes from a seeded Java generator, so the same seed gives the same pixels.
- * Every step runs in its own NDManager that is closed afterwards: only the current image batch
- * survives from one step to the next.
+ * The sampling loop with classifier-free guidance, in pixel or latent space (whatever the model
+ * samples in). {@link #step} advances any set of {@link DiffusionRow}s by one step of their own
+ * schedules with one model call: rows may differ in sampler, steps, guidance scale and seed, and
+ * may join or leave between steps. Every step runs in its own NDManager that is closed afterwards:
+ * only each row's current sample survives from one step to the next.
  */
 public final class DiffusionSampler {
   private final NoisePredictor model;
@@ -22,7 +26,7 @@ public final class DiffusionSampler {
   }
 
   /**
-   * What to sample; arrays are per image (batch dimension first).
+   * What to sample for a batch that shares sampler, steps and guidance; arrays are per image.
    *
    * @param conditioning the prompts' conditioning followed by the negative prompts', (2B, ...)
    * @param channels channels of the sampling space (latent channels for a latent model)
@@ -30,48 +34,92 @@ public final class DiffusionSampler {
   public record Request(Sampler sampler, int steps, float cfgScale, long[] seeds,
       NDArray conditioning, int channels, int height, int width) {}
 
-  /** Returns the final samples, (B, C, h, w), attached to {@code manager}. */
+  /** Samples a whole batch in lockstep; returns the final samples, (B, C, h, w), in {@code manager}. */
   public NDArray sample(NDManager manager, Request request, StepObserver observer) {
     int batch = request.seeds().length;
-    int pixels = request.channels() * request.height() * request.width();
-    SplittableRandom[] randoms = new SplittableRandom[batch];
-    float[] initial = new float[batch * pixels];
-    for (int b = 0; b < batch; b++) {
-      randoms[b] = new SplittableRandom(request.seeds()[b]);
-      fillGaussian(randoms[b], initial, b * pixels, pixels);
-    }
-    Shape imageShape = new Shape(batch, request.channels(), request.height(), request.width());
-    NDArray x = manager.create(initial, imageShape);
-    int[] timesteps = schedule.timesteps(request.steps());
-    for (int i = 0; i < timesteps.length; i++) {
-      int t = timesteps[i];
-      int next = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
-      try (StepObserver.Step ignored = observer.begin(i, t);
-          NDManager step = manager.newSubManager()) {
-        x.attach(step);
-        NDArray eps = guidedNoise(x, t, request.conditioning(), batch, request.cfgScale());
-        NDArray updated = update(step, request.sampler(), x, eps, t, next, randoms, pixels, imageShape);
-        updated.attach(manager);
-        x = updated;
+    List<DiffusionRow> rows = new ArrayList<>();
+    try {
+      for (int b = 0; b < batch; b++) {
+        NDArray pair = request.conditioning().get(new NDIndex(b + ":" + (b + 1)))
+            .concat(request.conditioning().get(new NDIndex((batch + b) + ":" + (batch + b + 1))), 0);
+        rows.add(DiffusionRow.start(manager, schedule, request.sampler(), request.steps(),
+            request.cfgScale(), request.seeds()[b], pair, request.channels(), request.height(),
+            request.width()));
       }
+      for (int i = 0; i < request.steps(); i++) {
+        try (StepObserver.Step ignored = observer.begin(i, rows.get(0).timestep())) {
+          step(manager, rows);
+        }
+      }
+      return stack(manager, rows.stream().map(DiffusionRow::sample).toList(),
+          rows.get(0).sample().getShape());
+    } finally {
+      rows.forEach(DiffusionRow::close);
     }
-    return x;
   }
 
   /**
-   * One model call on [x; x] with [prompt; negative prompt], combined by the guidance scale and
-   * turned into a noise prediction (a v-prediction model's output is converted).
+   * One model call on every row's sample twice (prompt, negative prompt), each row's guidance
+   * applied with its own scale, then each row's sampler update for its own timestep.
+   *
+   * @param parent the manager the step's temporary arrays are opened under (the model's device)
    */
-  private NDArray guidedNoise(NDArray x, int t, NDArray conditioning, int batch, float cfgScale) {
-    NDArray doubled = x.concat(x, 0);
-    NDArray out = model.predictNoise(doubled, t, conditioning);
-    if (!out.getShape().equals(doubled.getShape())) {
-      throw new IllegalStateException("the model predicted shape " + out.getShape()
-          + " for samples of shape " + doubled.getShape());
+  public void step(NDManager parent, List<DiffusionRow> rows) {
+    if (rows.isEmpty()) {
+      return;
     }
-    NDArray conditional = out.get(new NDIndex("0:" + batch));
-    NDArray unconditional = out.get(new NDIndex(batch + ":"));
-    NDArray guided = unconditional.add(conditional.sub(unconditional).mul(cfgScale));
+    int batch = rows.size();
+    try (NDManager step = parent.newSubManager()) {
+      List<NDArray> doubled = new ArrayList<>(2 * batch);
+      long[] timesteps = new long[2 * batch];
+      for (int b = 0; b < batch; b++) {
+        DiffusionRow row = rows.get(b);
+        if (row.done()) {
+          throw new IllegalArgumentException("a finished row cannot step");
+        }
+        doubled.add(row.sample());
+        doubled.add(row.sample());
+        timesteps[2 * b] = row.timestep();
+        timesteps[2 * b + 1] = row.timestep();
+      }
+      Shape one = rows.get(0).sample().getShape();
+      NDArray x = stack(step, doubled, one);
+      NDArray conditioning = stack(step, rows.stream().map(DiffusionRow::conditioning).toList(),
+          rows.get(0).conditioning().getShape());
+      NDArray out = model.predictNoise(x, timesteps, conditioning);
+      if (!out.getShape().equals(x.getShape())) {
+        throw new IllegalStateException("the model predicted shape " + out.getShape()
+            + " for samples of shape " + x.getShape());
+      }
+      for (int b = 0; b < batch; b++) {
+        DiffusionRow row = rows.get(b);
+        // The row's sample as a view in the step's manager, so what is computed from it is too.
+        NDArray sample = x.get(new NDIndex((2 * b) + ":" + (2 * b + 1)));
+        NDArray conditional = out.get(new NDIndex((2 * b) + ":" + (2 * b + 1)));
+        NDArray unconditional = out.get(new NDIndex((2 * b + 1) + ":" + (2 * b + 2)));
+        NDArray eps = noise(unconditional.add(conditional.sub(unconditional).mul(row.cfgScale())),
+            sample, row.timestep());
+        row.advance(update(step, row, sample, eps));
+      }
+    }
+  }
+
+  /**
+   * Concatenates along the batch axis into {@code m}: DJL puts an operation's result in its first
+   * operand's manager, so an empty first operand opened in {@code m} keeps the result out of the
+   * rows' own managers (which live as long as their jobs).
+   */
+  public static NDArray stack(NDManager m, List<NDArray> parts, Shape partShape) {
+    long[] dims = partShape.getShape().clone();
+    dims[0] = 0;
+    NDList all = new NDList(parts.size() + 1);
+    all.add(m.zeros(new Shape(dims), parts.get(0).getDataType()));
+    all.addAll(parts);
+    return NDArrays.concat(all, 0);
+  }
+
+  /** A v-prediction model's output converted to a noise prediction; an epsilon model's as is. */
+  private NDArray noise(NDArray guided, NDArray x, int t) {
     if (schedule.prediction() == NoiseSchedule.Prediction.V_PREDICTION) {
       double abT = schedule.alphaBar(t);
       // v = sqrt(ab) eps - sqrt(1 - ab) x0, so eps = sqrt(ab) v + sqrt(1 - ab) x.
@@ -80,11 +128,12 @@ public final class DiffusionSampler {
     return guided;
   }
 
-  private NDArray update(NDManager m, Sampler sampler, NDArray x, NDArray eps, int t, int next,
-      SplittableRandom[] randoms, int pixels, Shape shape) {
+  private NDArray update(NDManager m, DiffusionRow row, NDArray x, NDArray eps) {
+    int t = row.timestep();
+    int next = row.nextTimestep();
     double abT = schedule.alphaBar(t);
     double abNext = schedule.alphaBar(next);
-    switch (sampler) {
+    switch (row.sampler()) {
       case EULER -> {
         double sigma = Math.sqrt((1 - abT) / abT);
         double sigmaNext = Math.sqrt((1 - abNext) / abNext);
@@ -107,26 +156,17 @@ public final class DiffusionSampler {
           return mean;
         }
         double std = Math.sqrt(betaEff * (1 - abNext) / (1 - abT));
+        Shape shape = x.getShape();
         float[] z = new float[(int) shape.size()];
-        for (int b = 0; b < randoms.length; b++) {
-          fillGaussian(randoms[b], z, b * pixels, pixels);
-        }
+        DiffusionRow.fillGaussian(row.random(), z, 0, z.length);
         return mean.add(m.create(z, shape).mul((float) std));
       }
-      default -> throw new IllegalArgumentException("unknown sampler " + sampler);
+      default -> throw new IllegalArgumentException("unknown sampler " + row.sampler());
     }
   }
 
   private NDArray predictedClean(NDArray x, NDArray eps, double abT) {
     NDArray x0 = x.sub(eps.mul((float) Math.sqrt(1 - abT))).div((float) Math.sqrt(abT));
     return schedule.clipSample() ? x0.clip(-1f, 1f) : x0;
-  }
-
-  private static void fillGaussian(SplittableRandom random, float[] target, int offset, int count) {
-    for (int i = 0; i < count; i++) {
-      double u1 = 1.0 - random.nextDouble();
-      double u2 = random.nextDouble();
-      target[offset + i] = (float) (Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
-    }
   }
 }

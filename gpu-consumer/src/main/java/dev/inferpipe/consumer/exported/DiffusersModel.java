@@ -168,14 +168,15 @@ public final class DiffusersModel implements DiffusionModel {
   }
 
   @Override
-  public NDArray predictNoise(NDArray x, int timestep, NDArray conditioning) {
+  public NDArray predictNoise(NDArray x, long[] timesteps, NDArray conditioning) {
     NDManager m = x.getManager();
     long batch = x.getShape().get(0);
-    long[] time = new long[(int) batch];
-    java.util.Arrays.fill(time, timestep);
+    if (timesteps.length != batch) {
+      throw new IllegalArgumentException(timesteps.length + " timesteps for " + batch + " samples");
+    }
     Map<String, NDArray> inputs = new HashMap<>();
     inputs.put("sample", x);
-    inputs.put("timestep", m.create(time, new Shape(batch)));
+    inputs.put("timestep", m.create(timesteps, new Shape(batch)));
     inputs.put("encoder_hidden_states", conditioning);
     return unet.call(m, inputs);
   }

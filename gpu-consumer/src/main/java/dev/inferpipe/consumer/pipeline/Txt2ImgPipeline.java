@@ -23,8 +23,9 @@ import javax.imageio.ImageIO;
 
 /**
  * Text to image: {@code diffusion.encode_prompt} -> {@code diffusion.sample} (one
- * {@code diffusion.step} per step) -> {@code diffusion.decode}. Works on a batch of inputs that
- * share sampler, steps, guidance and size; each keeps its own prompt and seed.
+ * {@code diffusion.step} per step) -> {@code diffusion.decode}. {@link #run} works on a batch of
+ * inputs that share sampler, steps, guidance and size, each with its own prompt and seed; the
+ * batch scheduler uses {@link #encode} and {@link #decode} around rows that join and leave.
  */
 public final class Txt2ImgPipeline {
   static {
@@ -59,17 +60,14 @@ public final class Txt2ImgPipeline {
       DiffusionModel.Prompts prompts;
       Span encode = tracer.spanBuilder("diffusion.encode_prompt").startSpan();
       try (Scope ignored = encode.makeCurrent()) {
-        List<String> texts = new ArrayList<>();
-        batch.forEach(in -> texts.add(in.prompt()));
-        batch.forEach(in -> texts.add(in.negativePrompt()));
-        prompts = model.encodePrompts(manager, texts);
+        prompts = encode(model, manager, batch);
         encode.setAttribute("prompt_hash", Sha256.hex(first.prompt()));
         encode.setAttribute("prompt.unknown_words", (long) prompts.unknownWords()[0]);
         encode.setAttribute("batch.size", (long) batch.size());
       } catch (RuntimeException e) {
         encode.recordException(e);
         encode.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
-        throw asModelFailure(modelId, "text encoder", e);
+        throw e;
       } finally {
         encode.end();
       }
@@ -85,16 +83,12 @@ public final class Txt2ImgPipeline {
           .startSpan();
       NDArray samples;
       try (Scope ignored = sample.makeCurrent()) {
-        Timer stepTimer = Timer.builder("inference.sampling.step")
-            .description("time per sampling / generate step")
-            .tags("task", "txt2img", "model", modelId)
-            .publishPercentileHistogram().register(registry);
         DiffusionSampler sampler = new DiffusionSampler(model, model.schedule());
         samples = sampler.sample(manager, new DiffusionSampler.Request(
                 Sampler.parse(first.sampler()), first.steps(), first.cfgScale().floatValue(), seeds,
                 prompts.conditioning(), shape.channels(), shape.height(), shape.width()),
             new StepTracer(tracer, stepTelemetry, "diffusion.step", "diffusion.step.index",
-                stepTimer, cancelled));
+                stepTimer(modelId, batch.size()), cancelled));
       } catch (RuntimeException | OutOfMemoryError e) {
         sample.recordException(e);
         sample.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
@@ -105,21 +99,12 @@ public final class Txt2ImgPipeline {
 
       Span decode = tracer.spanBuilder("diffusion.decode").startSpan();
       try (Scope ignored = decode.makeCurrent()) {
-        NDArray images = model.decode(samples);
-        long[] dims = images.getShape().getShape();
-        if (dims.length != 4 || dims[0] != batch.size() || dims[1] != 3
-            || dims[2] != first.height() || dims[3] != first.width()) {
-          throw new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId
-              + "' decoded images of shape " + images.getShape() + ", expected ("
-              + batch.size() + ", 3, " + first.height() + ", " + first.width() + ")");
-        }
-        float[] pixels = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+        List<byte[]> pngs = decode(model, samples, first.height(), first.width());
         List<GeneratedImage> result = new ArrayList<>();
         long bytes = 0;
-        for (int b = 0; b < batch.size(); b++) {
-          byte[] png = png(ImageTensors.toImage(pixels, b, first.height(), first.width()));
-          bytes += png.length;
-          result.add(new GeneratedImage(png, prompts.unknownWords()[b]));
+        for (int b = 0; b < pngs.size(); b++) {
+          bytes += pngs.get(b).length;
+          result.add(new GeneratedImage(pngs.get(b), prompts.unknownWords()[b]));
         }
         decode.setAttribute("image.format", "png");
         decode.setAttribute("image.bytes", bytes);
@@ -127,7 +112,7 @@ public final class Txt2ImgPipeline {
       } catch (RuntimeException e) {
         decode.recordException(e);
         decode.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);
-        throw asModelFailure(modelId, "vae decoder", e);
+        throw e;
       } finally {
         decode.end();
       }
@@ -135,10 +120,69 @@ public final class Txt2ImgPipeline {
   }
 
   /**
+   * The conditioning of a batch's prompts then its negative prompts, (2B, ...), with each prompt's
+   * unknown-word count; a failing text encoder is the model's fault.
+   */
+  public DiffusionModel.Prompts encode(DiffusionModel model, NDManager manager,
+      List<Txt2ImgInput> batch) {
+    try {
+      List<String> texts = new ArrayList<>();
+      batch.forEach(in -> texts.add(in.prompt()));
+      batch.forEach(in -> texts.add(in.negativePrompt()));
+      return model.encodePrompts(manager, texts);
+    } catch (RuntimeException e) {
+      throw asModelFailure(model.spec().modelId(), "text encoder", e);
+    }
+  }
+
+  /**
+   * Final samples, (B, C, h, w), to one PNG per row. A decoder whose output has the wrong shape,
+   * or a row with a non-finite pixel, is the model's fault ({@code INVALID_MODEL}).
+   */
+  public List<byte[]> decode(DiffusionModel model, NDArray samples, int height, int width) {
+    String modelId = model.spec().modelId();
+    long rows = samples.getShape().get(0);
+    float[] pixels;
+    try {
+      NDArray images = model.decode(samples);
+      long[] dims = images.getShape().getShape();
+      if (dims.length != 4 || dims[0] != rows || dims[1] != 3 || dims[2] != height
+          || dims[3] != width) {
+        throw new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId
+            + "' decoded images of shape " + images.getShape() + ", expected (" + rows + ", 3, "
+            + height + ", " + width + ")");
+      }
+      pixels = images.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+    } catch (RuntimeException e) {
+      throw asModelFailure(modelId, "vae decoder", e);
+    }
+    List<byte[]> result = new ArrayList<>();
+    int plane = 3 * height * width;
+    for (int b = 0; b < rows; b++) {
+      for (int i = b * plane; i < (b + 1) * plane; i++) {
+        if (!Float.isFinite(pixels[i])) {
+          throw new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId
+              + "' produced a non-finite pixel");
+        }
+      }
+      result.add(png(ImageTensors.toImage(pixels, b, height, width)));
+    }
+    return result;
+  }
+
+  /** Time per sampling step, by the number of rows the step's model call ran. */
+  public Timer stepTimer(String modelId, int batchSize) {
+    return Timer.builder("inference.sampling.step")
+        .description("time per sampling / generate step")
+        .tags("task", "txt2img", "model", modelId, "batch_size", Integer.toString(batchSize))
+        .publishPercentileHistogram().register(registry);
+  }
+
+  /**
    * A component that fails on a well-formed job (wrong shape, a graph that throws) is the
    * model's fault: {@code INVALID_MODEL}, naming the model. Job failures pass through.
    */
-  static RuntimeException asModelFailure(String modelId, String component, RuntimeException e) {
+  public static RuntimeException asModelFailure(String modelId, String component, RuntimeException e) {
     if (e instanceof JobFailedException || e instanceof JobCancelledException) {
       return e;
     }
@@ -146,7 +190,7 @@ public final class Txt2ImgPipeline {
         + " failed: " + e.getMessage(), e);
   }
 
-  static RuntimeException classify(Throwable e) {
+  public static RuntimeException classify(Throwable e) {
     if (e instanceof JobCancelledException cancelled) {
       return cancelled;
     }

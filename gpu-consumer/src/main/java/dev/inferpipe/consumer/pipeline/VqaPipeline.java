@@ -148,7 +148,7 @@ public final class VqaPipeline {
     String modelId = model.spec().modelId();
     Timer stepTimer = Timer.builder("inference.sampling.step")
         .description("time per sampling / generate step")
-        .tags("task", "vqa", "model", modelId).publishPercentileHistogram()
+        .tags("task", "vqa", "model", modelId, "batch_size", "1").publishPercentileHistogram()
         .register(registry);
     Counter tokensCounter = Counter.builder("inference.tokens").tag("model", modelId)
         .register(registry);

@@ -110,8 +110,9 @@ class ExportedFixturesTest {
       JsonNode unet = reference.path("unet");
       NDArray sample = tensor(m, unet.path("sample"));
       NDArray hidden = tensor(m, unet.path("encoder_hidden_states"));
-      int timestep = (int) Fixtures.longs(unet.path("timestep"))[0];
-      NDArray predicted = model.predictNoise(sample, timestep, hidden);
+      long[] timesteps = new long[(int) sample.getShape().get(0)];
+      java.util.Arrays.fill(timesteps, Fixtures.longs(unet.path("timestep"))[0]);
+      NDArray predicted = model.predictNoise(sample, timesteps, hidden);
       assertThat(report(id + " unet", Fixtures.maxAbsDiff(predicted.toFloatArray(),
           Fixtures.floats(unet.path("out_sample")))))
           .as("%s unet", id).isLessThan(1e-4);

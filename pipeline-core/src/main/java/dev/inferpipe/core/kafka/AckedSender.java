@@ -88,6 +88,34 @@ public final class AckedSender {
         || cause instanceof SerializationException;
   }
 
+  /**
+   * Publishes a status snapshot without waiting: the future completes once the broker
+   * acknowledged it (and {@link Published} was told), or with a {@link SendRejectedException} or
+   * {@link SendFailedException}. A record keyed by the same job id sent later by this producer
+   * lands after it (idempotent producer, one partition per key).
+   */
+  public java.util.concurrent.CompletableFuture<RecordMetadata> publishStatusAsync(
+      JobStatus status) {
+    RecordHeaders headers = new RecordHeaders();
+    HeaderNames.put(headers, HeaderNames.CONTENT_TYPE, HeaderNames.JSON);
+    HeaderNames.put(headers, HeaderNames.SCHEMA_VERSION, HeaderNames.SCHEMA_V1);
+    var acked = new java.util.concurrent.CompletableFuture<RecordMetadata>();
+    try {
+      producer.send(new ProducerRecord<>(topics.status(), null, status.jobId(),
+          codec.encode(status), headers), (where, failure) -> {
+            if (failure != null) {
+              acked.completeExceptionally(classify(topics.status(), failure));
+            } else {
+              published.accept(status, where);
+              acked.complete(where);
+            }
+          });
+    } catch (KafkaException e) {
+      acked.completeExceptionally(classify(topics.status(), e));
+    }
+    return acked;
+  }
+
   /** Publishes a status snapshot; returns where it landed, for {@link StatusTable#awaitApplied}. */
   public RecordMetadata publishStatus(JobStatus status) {
     RecordHeaders headers = new RecordHeaders();
