@@ -79,6 +79,28 @@ class FaultInjectionIT {
   }
 
   @Test
+  @Order(1)
+  void consumerKilledWithAFullBatchInFlight() throws Exception {
+    // As many long jobs as one batch holds (INFERPIPE_MAX_BATCH_SIZE, 8 by default): all RUNNING,
+    // sampling side by side, when the consumer dies; every one must run again and end once.
+    List<String> jobs = stack.submitAll("kill-batch", 8, 60);
+    awaitTrue(() -> jobs.stream().allMatch(id -> stack.statuses.hasState(id, JobState.RUNNING)),
+        DRAIN, "all 8 jobs RUNNING");
+    Thread.sleep(500);
+    assertThat(jobs).as("no job ended before the kill")
+        .allMatch(id -> stack.statuses.terminal(id).isEmpty());
+    consumer.kill();
+
+    Instant restarted = Instant.now();
+    consumer.start().awaitReady(READY);
+    FaultReport.Row row = finish("gpu-consumer SIGKILLed with a full batch (8 rows) in flight, "
+        + "restarted", jobs, restarted);
+    assertAllSucceededOnce(row, jobs);
+    assertThat(jobs).allSatisfy(id -> assertThat(stack.statuses.states(id))
+        .filteredOn(s -> s == JobState.RUNNING).as(id).hasSize(2));
+  }
+
+  @Test
   @Order(2)
   void sinkKilledBetweenS3WriteAndOffsetCommit() throws Exception {
     AtomicReference<String> victim = new AtomicReference<>();

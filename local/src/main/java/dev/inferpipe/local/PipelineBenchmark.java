@@ -1,5 +1,6 @@
 package dev.inferpipe.local;
 
+import dev.inferpipe.consumer.batch.BatchSettings;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.JobCodec;
@@ -90,12 +91,52 @@ final class PipelineBenchmark {
 
   static int run(Env env, PrintStream out, List<String> args) throws Exception {
     int jobs = 200;
+    int batch = BatchSettings.DEFAULT_MAX_BATCH_SIZE;
     for (int i = 0; i + 1 < args.size(); i += 2) {
-      if (!args.get(i).equals("--jobs")) {
-        throw new IllegalArgumentException("unknown option " + args.get(i));
+      switch (args.get(i)) {
+        case "--jobs" -> jobs = Integer.parseInt(args.get(i + 1));
+        case "--batch" -> batch = Integer.parseInt(args.get(i + 1));
+        default -> throw new IllegalArgumentException("unknown option " + args.get(i));
       }
-      jobs = Integer.parseInt(args.get(i + 1));
     }
+    // Batching off, then on, each on a fresh stack in this one process run.
+    Map<Integer, List<Row>> tables = new java.util.LinkedHashMap<>();
+    int lost = 0;
+    final int n = jobs;
+    for (int size : new int[] {1, batch}) {
+      out.printf("%n== %s=%d ==%n", BatchSettings.MAX_BATCH_SIZE_ENV, size);
+      List<Row> rows = new ArrayList<>();
+      lost += onFreshStack(env.with(Map.of(BatchSettings.MAX_BATCH_SIZE_ENV,
+          Integer.toString(size))), bench -> bench.report(out, n, size == 1, rows));
+      tables.put(size, rows);
+    }
+    compare(out, tables.get(1), tables.get(batch), batch);
+    return lost == 0 ? 0 : 1;
+  }
+
+  /** A throughput measurement: steps, clients, jobs, jobs/s, latency, lost. */
+  private record Row(int steps, int clients, int jobs, Throughput result) {}
+
+  private static void compare(PrintStream out, List<Row> off, List<Row> on, int batch) {
+    out.printf("%nbatching on (max batch %d) against off, same jobs:%n", batch);
+    out.printf("%-6s %-5s %12s %14s%n", "steps", "C", "jobs/s ratio", "p99 on / C=1 off p50");
+    for (int i = 0; i < off.size(); i++) {
+      Row a = off.get(i);
+      Row b = on.get(i);
+      double single = off.stream().filter(r -> r.steps() == a.steps() && r.clients() == 1)
+          .findFirst().orElseThrow().result().latency().p50();
+      out.printf("%-6d %-5d %11.2fx %13.2fx%n", a.steps(), a.clients(),
+          b.result().jobsPerSecond() / a.result().jobsPerSecond(),
+          b.result().latency().p99() / single);
+    }
+    out.println("targets: 25 steps, C=32: jobs/s ratio >= 1.6x at p99 <= 2x the single-job latency");
+  }
+
+  private interface Bench {
+    int run(PipelineBenchmark bench) throws Exception;
+  }
+
+  private static int onFreshStack(Env env, Bench body) throws Exception {
     // A fresh data directory: a bench must not inherit another run's topics and statuses.
     java.nio.file.Path dataDir = Files.createTempDirectory("inferpipe-bench");
     Env benchEnv = env.with(Map.of(LocalSettings.DATA_DIR_ENV, dataDir.toString()));
@@ -106,7 +147,7 @@ final class PipelineBenchmark {
       watcher.setDaemon(true);
       watcher.start();
       try {
-        return bench.report(out, jobs);
+        return body.run(bench);
       } finally {
         bench.stopped.set(true);
         watcher.join(5000);
@@ -125,10 +166,18 @@ final class PipelineBenchmark {
     }
   }
 
-  private int report(PrintStream out, int jobs) throws Exception {
+  private int report(PrintStream out, int jobs, boolean withFloor, List<Row> rows)
+      throws Exception {
     // Warm up both paths (JIT, connections, the model's first call) before anything is timed.
     floor(20);
     sequential(20, 1);
+    if (withFloor) {
+      floorAndOverhead(out, jobs);
+    }
+    return throughputTable(out, jobs, rows);
+  }
+
+  private void floorAndOverhead(PrintStream out, int jobs) throws Exception {
     List<FloorRun> floorRuns = floor(jobs);
     Summary floor = Summary.of(floorRuns.stream().map(FloorRun::totalMs).toList());
     Summary kafka = Summary.of(floorRuns.stream().map(FloorRun::kafkaMs).toList());
@@ -147,6 +196,9 @@ final class PipelineBenchmark {
     out.printf("  overhead        p50 %8.2f ms  p99 %8.2f ms  (%.2fx / %.2fx the floor; target"
         + " 1.5x / 2x)%n", overhead.p50(), overhead.p99(), overhead.p50() / floor.p50(),
         overhead.p99() / floor.p99());
+  }
+
+  private int throughputTable(PrintStream out, int jobs, List<Row> rows) throws Exception {
     out.printf("%nthroughput (C clients, each submits and waits for the terminal status):%n");
     out.printf("%-6s %-5s %6s %9s %10s %10s %5s%n", "steps", "C", "jobs", "jobs/s", "p50 ms",
         "p99 ms", "lost");
@@ -156,6 +208,7 @@ final class PipelineBenchmark {
         int n = steps == 1 ? Math.max(clients * 4, jobs / 2) : Math.max(clients * 2, jobs / 8);
         Throughput t = throughput(clients, steps, n);
         lostTotal += t.lost();
+        rows.add(new Row(steps, clients, n, t));
         out.printf("%-6d %-5d %6d %9.2f %10.1f %10.1f %5d%n", steps, clients, n, t.jobsPerSecond(),
             t.latency().p50(), t.latency().p99(), t.lost());
       }

@@ -26,6 +26,16 @@ final class ObjectWriter {
   private final Timer putLatency;
   private final Counter putBytes;
   private final Counter putFailures;
+  /** Runs all but one of {@link #putAll}'s objects, so they are written side by side. */
+  private final java.util.concurrent.ExecutorService parallel =
+      java.util.concurrent.Executors.newCachedThreadPool(runnable -> {
+        Thread thread = new Thread(runnable, "storage-sink-put");
+        thread.setDaemon(true);
+        return thread;
+      });
+
+  /** One object to write. */
+  record Put(String bucket, String key, String contentType, byte[] body) {}
 
   ObjectWriter(S3Client s3, Tracer tracer, MeterRegistry registry, Backoff backoff, int maxAttempts) {
     this.s3 = s3;
@@ -36,6 +46,50 @@ final class ObjectWriter {
         .publishPercentileHistogram().register(registry);
     this.putBytes = Counter.builder("inference.s3.put.bytes").register(registry);
     this.putFailures = Counter.builder("inference.s3.put.failures").register(registry);
+  }
+
+  /**
+   * Writes the objects in parallel (the last on the calling thread), each with its own retries,
+   * and returns once all are written: the sum of their retried attempts.
+   *
+   * @throws StorageFailedException when any object could not be written, after all finished;
+   *     its retry count is the sum over all objects
+   */
+  int putAll(java.util.List<Put> puts) throws InterruptedException {
+    java.util.List<java.util.concurrent.Future<Integer>> others = new java.util.ArrayList<>();
+    for (Put put : puts.subList(0, puts.size() - 1)) {
+      others.add(parallel.submit(io.opentelemetry.context.Context.current().wrap(
+          () -> put(put.bucket(), put.key(), put.contentType(), put.body()))));
+    }
+    Put last = puts.get(puts.size() - 1);
+    int retries = 0;
+    StorageFailedException failed = null;
+    try {
+      retries += put(last.bucket(), last.key(), last.contentType(), last.body());
+    } catch (StorageFailedException e) {
+      failed = e;
+      retries += e.retries();
+    }
+    for (java.util.concurrent.Future<Integer> other : others) {
+      try {
+        retries += other.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (e.getCause() instanceof StorageFailedException f) {
+          retries += f.retries();
+          failed = failed == null ? f : failed;
+        } else {
+          throw new IllegalStateException("writing an object failed", e.getCause());
+        }
+      }
+    }
+    if (failed != null) {
+      throw new StorageFailedException(failed.getMessage(), retries, failed.getCause());
+    }
+    return retries;
+  }
+
+  void close() {
+    parallel.shutdownNow();
   }
 
   /**

@@ -25,6 +25,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -36,7 +37,7 @@ import org.slf4j.MDC;
 
 /**
  * Stores one output: claims it (STORING), writes the object ({@code image.png} /
- * {@code answer.json}), then {@code result.json}, then publishes SUCCEEDED. If S3 stays down past
+ * {@code answer.json}) and {@code result.json} in parallel, then publishes SUCCEEDED. If S3 stays down past
  * the retry bound, the job becomes FAILED ({@code UNAVAILABLE}) and the output goes to the DLQ;
  * an output is never dropped.
  *
@@ -164,10 +165,12 @@ final class OutputHandler {
     String answer = meta.outputFile().equals("answer.json") ? answerOf(record.value()) : null;
     int retries = 0;
     try {
-      retries += writer.put(s3.bucket(), prefix + meta.outputFile(),
-          OUTPUT_FILES.get(meta.outputFile()), record.value());
-      retries += writer.put(s3.bucket(), prefix + "result.json", "application/json",
-          codec.encode(resultDocument(meta, claimed, outputLocation)));
+      // Side by side: SUCCEEDED, published only after both, is what says the result is there.
+      retries += writer.putAll(List.of(
+          new ObjectWriter.Put(s3.bucket(), prefix + meta.outputFile(),
+              OUTPUT_FILES.get(meta.outputFile()), record.value()),
+          new ObjectWriter.Put(s3.bucket(), prefix + "result.json", "application/json",
+              codec.encode(resultDocument(meta, claimed, outputLocation)))));
     } catch (StorageFailedException e) {
       retries += e.retries();
       process.setAttribute("storage.retries", (long) retries);

@@ -34,6 +34,7 @@ public final class StorageSink implements AutoCloseable {
   private final S3Client s3;
   private final StatusTable statuses;
   private final RecordLoop loop;
+  private final ObjectWriter writer;
   private final ManagementServer management;
 
   private StorageSink(SinkSettings settings, Env env, Telemetry telemetry) {
@@ -58,7 +59,7 @@ public final class StorageSink implements AutoCloseable {
         ProducerConfig.MAX_REQUEST_SIZE_CONFIG, RecordLimits.MAX_RECORD_BYTES));
     SecureRandom jitter = new SecureRandom();
     JobCodec codec = new JobCodec();
-    ObjectWriter writer = new ObjectWriter(s3, telemetry.tracer("dev.inferpipe.sink"),
+    this.writer = new ObjectWriter(s3, telemetry.tracer("dev.inferpipe.sink"),
         telemetry.meterRegistry(),
         new Backoff(settings.firstBackoff(), settings.maxBackoff(), jitter::nextDouble),
         settings.maxAttempts());
@@ -87,6 +88,7 @@ public final class StorageSink implements AutoCloseable {
   @Override
   public void close() {
     loop.close();
+    writer.close();
     statuses.close();
     producer.close(Duration.ofSeconds(5));
     management.close();

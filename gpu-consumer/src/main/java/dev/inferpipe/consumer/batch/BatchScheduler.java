@@ -300,7 +300,8 @@ public final class BatchScheduler implements AutoCloseable {
 
   private void join(Group group, List<BatchJob> joiners) {
     DiffusionModel model;
-    try {
+    // A load on a cache miss is traced in the first joiner's trace (model.load under its job).
+    try (Scope ignored = joiners.get(0).context().makeCurrent()) {
       model = diffusionModel(group.modelId);
       group.model = model;
     } catch (RuntimeException e) {
