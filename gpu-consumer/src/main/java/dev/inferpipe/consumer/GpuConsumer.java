@@ -127,12 +127,16 @@ public final class GpuConsumer implements AutoCloseable {
       thread.setDaemon(true);
       return thread;
     });
-    JobProcessor processor = new JobProcessor(new JobProcessor.Parts(telemetry.openTelemetry(),
-        telemetry.meterRegistry(), sender, settings.topics(), settings.s3(), settings.groupId(),
-        codec, new JobValidator(codec, catalog, fingerprints),
-        new JobDefaults(new SecureRandom()::nextLong), scheduler, publisher,
-        Clock.systemUTC(), statuses, new RecordSigner(settings.keys().signingKey()), fingerprints,
-        new JobProcessor.DirectPublishing(settings.directPublish(), settings.directTenant())));
+    JobProcessor processor = JobProcessor.builder()
+        .telemetry(telemetry.openTelemetry(), telemetry.meterRegistry())
+        .kafka(sender, settings.topics(), settings.groupId(), statuses)
+        .requests(codec, new JobValidator(codec, catalog, fingerprints),
+            new JobDefaults(new SecureRandom()::nextLong),
+            new RecordSigner(settings.keys().signingKey()), fingerprints,
+            new JobAdmission.DirectPublishing(settings.directPublish(), settings.directTenant()))
+        .running(scheduler, publisher)
+        .s3(settings.s3())
+        .build();
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
     this.loop = AsyncRecordLoop.builder(SERVICE_NAME, consumer, settings.topics().requests())

@@ -3,6 +3,7 @@ package dev.inferpipe.local;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.telemetry.Logging;
 import java.io.PrintStream;
+import dev.inferpipe.consumer.bench.BatchBenchmark;
 import dev.inferpipe.consumer.bench.ModelBenchmark;
 import dev.inferpipe.consumer.bench.StepBenchmark;
 import dev.inferpipe.consumer.exported.ModelTool;
@@ -32,8 +33,11 @@ public final class PipelineCli {
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
         bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
                 and the text encoder's share
-        bench pipeline [--jobs N]   the pipeline's overhead against plain Kafka and S3 clients
-                on the same broker and S3, and throughput at 1, 8 and 32 clients
+        bench batch [--sizes 1,2,4,8,16,32] [--rounds N] [--device cpu|gpu]   one sampling step
+                over B rows: what batching across jobs gains on this device (docs/PERFORMANCE.md)
+        bench pipeline [--jobs N] [--batch N]   the pipeline's overhead against plain Kafka and S3
+                clients on the same broker and S3, and throughput at 1, 8 and 32 clients with
+                batching off and on
                 (docs/PERFORMANCE.md)
         model card <dir>    write model.json for an exported model directory (docs/models.md)
         model check <dir>   load every graph of an exported model, print it, run one job
@@ -130,6 +134,9 @@ public final class PipelineCli {
       }
       case "bench" -> {
         quietLibraries(env);
+        if (!rest.isEmpty() && rest.get(0).equals("batch")) {
+          return BatchBenchmark.run(rest.subList(1, rest.size()), out);
+        }
         if (!rest.isEmpty() && rest.get(0).equals("models")) {
           return ModelBenchmark.run(rest.subList(1, rest.size()), out);
         }

@@ -264,7 +264,8 @@ class StorageSinkIT {
     JobStatus failed = awaitTerminal("job-3");
     assertThat(failed.status()).isEqualTo(JobState.FAILED);
     assertThat(failed.error().code().name()).isEqualTo("UNAVAILABLE");
-    assertThat(failed.storageRetries()).isEqualTo(1);
+    // The output and result.json are written side by side: each retried once (2 attempts).
+    assertThat(failed.storageRetries()).isEqualTo(2);
     ConsumerRecord<String, byte[]> dead = await(topics.dlq(), "job-3", 1).get(0);
     assertThat(dead.value()).isEqualTo(png(1, 2, 3));
     assertThat(HeaderNames.get(dead.headers(), HeaderNames.ERROR_CODE)).contains("UNAVAILABLE");

@@ -11,7 +11,6 @@ import dev.inferpipe.consumer.model.LoadedModel;
 import dev.inferpipe.consumer.model.ModelCache;
 import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.consumer.pipeline.GeneratedImage;
-import dev.inferpipe.consumer.pipeline.JobCancelledException;
 import dev.inferpipe.consumer.pipeline.JobFailedException;
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
 import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
@@ -51,7 +50,9 @@ import org.slf4j.LoggerFactory;
  * next step and a finished one leaves after its last, so one model call advances up to
  * {@link BatchSettings#maxBatchSize} rows, each on its own schedule, sampler, guidance and seed.
  * Jobs share a batch when they name the same model (a model has one image size, and every sampler
- * needs the same one noise prediction per step). VQA jobs run one at a time between steps.
+ * needs the same one noise prediction per step). VQA jobs batch the same way per model: joiners
+ * share one encoder call, and every generate step is one decoder call over all rows, each with
+ * its own prefix, token limit and time budget.
  *
  * <p>A model call that fails for a batch is re-run row by row once; a row that fails alone is
  * FAILED and the others go on. Cancelled and abandoned jobs leave at the next step boundary.
@@ -73,7 +74,7 @@ public final class BatchScheduler implements AutoCloseable {
   private final LinkedBlockingQueue<BatchJob> arrivals = new LinkedBlockingQueue<>();
   /** Only the scheduler's thread touches these. */
   private final Map<String, Group> groups = new LinkedHashMap<>();
-  private final Deque<BatchJob> vqaJobs = new ArrayDeque<>();
+  private final Map<String, VqaGroup> vqaGroups = new LinkedHashMap<>();
   private final AtomicInteger activeRows = new AtomicInteger();
   private final AtomicInteger waitingJobs = new AtomicInteger();
   private final Thread thread;
@@ -92,6 +93,25 @@ public final class BatchScheduler implements AutoCloseable {
       this.modelId = modelId;
     }
   }
+
+  /** The rows of one VQA model's batch, and the jobs waiting to join it. */
+  private static final class VqaGroup {
+    final String modelId;
+    VqaModel model;
+    final List<VqaMember> rows = new ArrayList<>();
+    final Deque<BatchJob> waiting = new ArrayDeque<>();
+
+    VqaGroup(String modelId) {
+      this.modelId = modelId;
+    }
+  }
+
+  /**
+   * A VQA job in a batch: its own manager (holding its encoder states), its generation, and its
+   * {@code vqa.model.generate} span.
+   */
+  private record VqaMember(BatchJob job, NDManager manager, VqaPipeline.Prepared prepared,
+      NDArray context, VqaPipeline.Generation generation, Span generate) {}
 
   /** A job in a batch: its sampling state and its {@code diffusion.sample} span. */
   private record Member(BatchJob job, Txt2ImgInput input, DiffusionRow row, Span sample,
@@ -184,9 +204,12 @@ public final class BatchScheduler implements AutoCloseable {
             it.remove();
           }
         }
-        BatchJob next = vqaJobs.poll();
-        if (next != null) {
-          runVqa(next);
+        for (Iterator<VqaGroup> it = vqaGroups.values().iterator(); it.hasNext(); ) {
+          VqaGroup group = it.next();
+          tickVqa(group);
+          if (group.rows.isEmpty() && group.waiting.isEmpty()) {
+            it.remove();
+          }
         }
       }
     } catch (InterruptedException e) {
@@ -200,7 +223,8 @@ public final class BatchScheduler implements AutoCloseable {
   }
 
   private boolean busy() {
-    return !vqaJobs.isEmpty() || groups.values().stream().anyMatch(g -> !g.rows.isEmpty());
+    return groups.values().stream().anyMatch(g -> !g.rows.isEmpty())
+        || vqaGroups.values().stream().anyMatch(g -> !g.rows.isEmpty());
   }
 
   /**
@@ -209,7 +233,8 @@ public final class BatchScheduler implements AutoCloseable {
    */
   private void take() throws InterruptedException {
     List<BatchJob> batch = new ArrayList<>();
-    boolean idle = !busy() && groups.values().stream().allMatch(g -> g.waiting.isEmpty());
+    boolean idle = !busy() && groups.values().stream().allMatch(g -> g.waiting.isEmpty())
+        && vqaGroups.values().stream().allMatch(g -> g.waiting.isEmpty());
     if (idle) {
       BatchJob first = arrivals.poll(IDLE_POLL.toMillis(), TimeUnit.MILLISECONDS);
       if (first == null) {
@@ -237,8 +262,7 @@ public final class BatchScheduler implements AutoCloseable {
       } else if (job.job().input() instanceof Txt2ImgInput) {
         groups.computeIfAbsent(job.job().modelId(), Group::new).waiting.add(job);
       } else {
-        waitingJobs.decrementAndGet();
-        vqaJobs.add(job);
+        vqaGroups.computeIfAbsent(job.job().modelId(), VqaGroup::new).waiting.add(job);
       }
     }
   }
@@ -496,25 +520,220 @@ public final class BatchScheduler implements AutoCloseable {
     return null;
   }
 
-  private void runVqa(BatchJob job) {
-    BatchOutcome stop = stopped(job);
-    if (stop != null) {
-      job.finish(stop);
+  /** One iteration for a VQA model: drop leavers, let waiting jobs join, one decoder step. */
+  private void tickVqa(VqaGroup group) {
+    for (Iterator<VqaMember> it = group.rows.iterator(); it.hasNext(); ) {
+      VqaMember member = it.next();
+      BatchOutcome stop = stopped(member.job());
+      if (stop != null) {
+        it.remove();
+        endVqa(member, stop);
+      }
+    }
+    if (!running) {
+      while (!group.waiting.isEmpty()) {
+        waitingJobs.decrementAndGet();
+        group.waiting.poll().finish(new BatchOutcome.Abandoned());
+      }
+    }
+    List<BatchJob> joiners = new ArrayList<>();
+    while (group.rows.size() + joiners.size() < settings.maxBatchSize()
+        && !group.waiting.isEmpty()) {
+      BatchJob job = group.waiting.poll();
+      waitingJobs.decrementAndGet();
+      BatchOutcome stop = stopped(job);
+      if (stop != null) {
+        job.finish(stop);
+      } else {
+        joiners.add(job);
+      }
+    }
+    if (!joiners.isEmpty()) {
+      joinVqa(group, joiners);
+    }
+    // A row out of time answers with what it has (the documented fallback).
+    for (VqaMember member : List.copyOf(group.rows)) {
+      if (member.generation().outOfTime()) {
+        group.rows.remove(member);
+        answer(group, member);
+      }
+    }
+    if (group.rows.isEmpty()) {
       return;
     }
-    try (Scope ignored = job.context().makeCurrent()) {
-      LoadedModel model = models.apply(job.job().modelId());
-      if (!(model instanceof VqaModel vqaModel)) {
-        throw new JobFailedException(ErrorCode.INVALID_JOB, "model '" + job.job().modelId()
-            + "' cannot run task " + job.job().task().wireName());
+    List<VqaMember> rows = List.copyOf(group.rows);
+    RuntimeException failure = vqaStep(group, rows);
+    if (failure != null && rows.size() == 1) {
+      group.rows.remove(rows.get(0));
+      endVqa(rows.get(0), new BatchOutcome.Failed(failure));
+    } else if (failure != null) {
+      for (VqaMember member : rows) {
+        RuntimeException alone = vqaStep(group, List.of(member));
+        if (alone != null) {
+          group.rows.remove(member);
+          endVqa(member, new BatchOutcome.Failed(alone));
+        }
       }
-      job.finish(new BatchOutcome.Answer(vqa.run(vqaModel, (VqaInput) job.job().input(),
-          job.tenant(), () -> job.isCancelled() || job.isAbandoned())));
-    } catch (JobCancelledException e) {
-      job.finish(job.isAbandoned() ? new BatchOutcome.Abandoned() : new BatchOutcome.Cancelled());
-    } catch (RuntimeException | OutOfMemoryError e) {
-      job.finish(new BatchOutcome.Failed(Txt2ImgPipeline.classify(e)));
     }
+    for (VqaMember member : List.copyOf(group.rows)) {
+      if (member.generation().done()) {
+        group.rows.remove(member);
+        answer(group, member);
+      }
+    }
+  }
+
+  /** Prepares each joiner (image, question: failures are the job's), then one encoder call. */
+  private void joinVqa(VqaGroup group, List<BatchJob> joiners) {
+    try (Scope ignored = joiners.get(0).context().makeCurrent()) {
+      LoadedModel model = models.apply(group.modelId);
+      if (!(model instanceof VqaModel vqaModel)) {
+        throw new JobFailedException(ErrorCode.INVALID_JOB, "model '" + group.modelId
+            + "' cannot run task vqa");
+      }
+      group.model = vqaModel;
+    } catch (RuntimeException e) {
+      joiners.forEach(job -> job.finish(new BatchOutcome.Failed(e)));
+      return;
+    }
+    long now = System.nanoTime();
+    Timer joinWait = Timer.builder("inference.batch.join.wait")
+        .description("time from admission until the job's row joins a batch")
+        .tag("model", group.modelId).publishPercentileHistogram().register(registry);
+    List<BatchJob> ready = new ArrayList<>();
+    List<NDManager> managers = new ArrayList<>();
+    List<VqaPipeline.Prepared> prepared = new ArrayList<>();
+    for (BatchJob job : joiners) {
+      joinWait.record(now - job.submittedNanos(), TimeUnit.NANOSECONDS);
+      NDManager manager = group.model.workspace().newSubManager();
+      try (Scope ignored = job.context().makeCurrent()) {
+        prepared.add(vqa.prepare(group.model, (VqaInput) job.job().input(), job.tenant(), manager));
+        ready.add(job);
+        managers.add(manager);
+      } catch (RuntimeException | OutOfMemoryError e) {
+        manager.close();
+        job.finish(new BatchOutcome.Failed(Txt2ImgPipeline.classify(e)));
+      }
+    }
+    if (ready.isEmpty()) {
+      return;
+    }
+    RuntimeException failure = encodeVqa(group, ready, managers, prepared);
+    if (failure == null) {
+      return;
+    }
+    if (ready.size() == 1) {
+      managers.get(0).close();
+      ready.get(0).finish(new BatchOutcome.Failed(failure));
+      return;
+    }
+    for (int i = 0; i < ready.size(); i++) {
+      RuntimeException alone = encodeVqa(group, List.of(ready.get(i)), List.of(managers.get(i)),
+          List.of(prepared.get(i)));
+      if (alone != null) {
+        managers.get(i).close();
+        ready.get(i).finish(new BatchOutcome.Failed(alone));
+      }
+    }
+  }
+
+  /** One encoder call; each job's states move into its own manager and it starts generating. */
+  private RuntimeException encodeVqa(VqaGroup group, List<BatchJob> jobs,
+      List<NDManager> managers, List<VqaPipeline.Prepared> prepared) {
+    Call call = call("encoder", group.modelId, jobs);
+    List<Span> spans = new ArrayList<>();
+    for (BatchJob job : jobs) {
+      spans.add(call.tag(tracer.spanBuilder("vqa.model.encode").setParent(job.context()))
+          .startSpan());
+    }
+    try {
+      NDArray states = vqa.encode(group.model, prepared);
+      for (int b = 0; b < jobs.size(); b++) {
+        NDArray context = states.get(new NDIndex(b + ":" + (b + 1)));
+        context.attach(managers.get(b));
+        BatchJob job = jobs.get(b);
+        VqaPipeline.Generation generation = vqa.start(group.model, (VqaInput) job.job().input());
+        Span generate = tracer.spanBuilder("vqa.model.generate").setParent(job.context())
+            .setAttribute("vqa.max_new_tokens", (long) generation.limit()).startSpan();
+        group.rows.add(new VqaMember(job, managers.get(b), prepared.get(b), context, generation,
+            generate));
+        activeRows.incrementAndGet();
+      }
+      return null;
+    } catch (RuntimeException | OutOfMemoryError e) {
+      spans.forEach(span -> fail(span, e));
+      call.fail(e);
+      return Txt2ImgPipeline.classify(e);
+    } finally {
+      spans.forEach(Span::end);
+      call.end();
+    }
+  }
+
+  /** One decoder call over {@code rows}, each advanced one token; the failure, or null. */
+  private RuntimeException vqaStep(VqaGroup group, List<VqaMember> rows) {
+    Call call = call("decoder", group.modelId, rows.stream().map(VqaMember::job).toList());
+    List<Span> spans = new ArrayList<>();
+    if (stepTelemetry == StepTelemetry.SPANS) {
+      for (VqaMember member : rows) {
+        int index = member.generation().tokens().size();
+        spans.add(call.tag(tracer.spanBuilder("vqa.generate.step " + index)
+            .setParent(Context.current().with(member.generate()))
+            .setAttribute("vqa.step.index", (long) index)).startSpan());
+      }
+    }
+    long start = System.nanoTime();
+    try (NDManager step = group.model.workspace().newSubManager()) {
+      NDArray contexts = DiffusionSampler.stack(step,
+          rows.stream().map(VqaMember::context).toList(), rows.get(0).context().getShape());
+      vqa.step(group.model, step, contexts, rows.stream().map(VqaMember::generation).toList());
+      for (int i = 0; i < spans.size(); i++) {
+        spans.get(i).setAttribute("vqa.token",
+            group.model.tokenText(rows.get(i).generation().lastToken()));
+      }
+      return null;
+    } catch (RuntimeException | OutOfMemoryError e) {
+      spans.forEach(span -> fail(span, e));
+      call.fail(e);
+      return Txt2ImgPipeline.classify(e);
+    } finally {
+      long nanos = System.nanoTime() - start;
+      vqa.stepTimer(group.modelId, rows.size()).record(nanos, TimeUnit.NANOSECONDS);
+      spans.forEach(Span::end);
+      if (stepTelemetry == StepTelemetry.EVENTS) {
+        for (VqaMember member : rows) {
+          member.generate().addEvent("vqa.generate.step", Attributes.builder()
+              .put("vqa.step.index", member.generation().tokens().size())
+              .put("batch.size", rows.size()).put("duration_ms", nanos / 1e6).build());
+        }
+      }
+      call.end();
+    }
+  }
+
+  /** A finished generation: its answer (or TIMEOUT) is the job's outcome. */
+  private void answer(VqaGroup group, VqaMember member) {
+    VqaPipeline.Generation generation = member.generation();
+    member.generate().setAttribute("vqa.tokens", (long) generation.tokens().size());
+    member.generate().setAttribute("vqa.budget_exceeded", generation.budgetExceeded());
+    BatchOutcome outcome;
+    try (Scope ignored = member.job().context().makeCurrent()) {
+      outcome = new BatchOutcome.Answer(vqa.traced("vqa.decode.answer",
+          span -> vqa.answer(group.model, generation, member.prepared(), span)));
+    } catch (RuntimeException e) {
+      outcome = new BatchOutcome.Failed(e);
+    }
+    endVqa(member, outcome);
+  }
+
+  private void endVqa(VqaMember member, BatchOutcome outcome) {
+    member.manager().close();
+    activeRows.decrementAndGet();
+    if (outcome instanceof BatchOutcome.Failed failed) {
+      fail(member.generate(), failed.cause());
+    }
+    member.generate().end();
+    member.job().finish(outcome);
   }
 
   private DiffusionModel diffusionModel(String modelId) {
@@ -554,8 +773,15 @@ public final class BatchScheduler implements AutoCloseable {
       abandonWaiting(group);
     }
     groups.clear();
-    vqaJobs.forEach(job -> job.finish(new BatchOutcome.Abandoned()));
-    vqaJobs.clear();
+    for (VqaGroup group : vqaGroups.values()) {
+      for (VqaMember member : group.rows) {
+        endVqa(member, new BatchOutcome.Abandoned());
+      }
+      group.rows.clear();
+      group.waiting.forEach(job -> job.finish(new BatchOutcome.Abandoned()));
+      group.waiting.clear();
+    }
+    vqaGroups.clear();
     List<BatchJob> left = new ArrayList<>();
     arrivals.drainTo(left);
     left.forEach(job -> job.finish(new BatchOutcome.Abandoned()));

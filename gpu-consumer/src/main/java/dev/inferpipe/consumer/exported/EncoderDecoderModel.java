@@ -12,6 +12,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -194,17 +195,60 @@ public final class EncoderDecoderModel implements VqaModel {
   }
 
   @Override
-  public NDArray encode(NDArray pixels, Question question) {
+  public NDArray encode(List<NDArray> pixels, List<Question> questions) {
+    int batch = pixels.size();
+    NDManager m = pixels.get(0).getManager();
     Map<String, NDArray> inputs = new HashMap<>();
-    inputs.put("pixel_values", pixels);
-    inputs.put(textEncoder == null ? "input_ids" : "question_hidden_states", question.inputs().get(0));
-    inputs.put("attention_mask", question.inputs().get(1));
-    NDArray states = encoder.call(pixels.getManager(), inputs);
-    if (states.getShape().dimension() != 3 || states.getShape().get(0) != 1) {
+    inputs.put("pixel_values", rows(m, pixels));
+    List<NDArray> first = new ArrayList<>();
+    List<NDArray> masks = new ArrayList<>();
+    for (Question q : questions) {
+      first.add(q.inputs().get(0));
+      masks.add(q.inputs().get(1));
+    }
+    // Questions of different lengths (token ids without a sentence encoder) are right-padded;
+    // the attention mask hides the padding.
+    long length = first.stream().mapToLong(a -> a.getShape().get(1)).max().orElse(0);
+    inputs.put(textEncoder == null ? "input_ids" : "question_hidden_states",
+        rows(m, padded(m, first, length, tokenizer.padId())));
+    inputs.put("attention_mask", rows(m, padded(m, masks, length, 0)));
+    NDArray states = encoder.call(m, inputs);
+    if (states.getShape().dimension() != 3 || states.getShape().get(0) != batch) {
       throw new IllegalStateException("the encoder returned shape " + states.getShape()
-          + "; expected (1, S, D)");
+          + "; expected (" + batch + ", S, D)");
     }
     return states;
+  }
+
+  /** Each array right-padded along axis 1 to {@code length} with {@code value}. */
+  private static List<NDArray> padded(NDManager m, List<NDArray> arrays, long length,
+      long value) {
+    List<NDArray> out = new ArrayList<>();
+    for (NDArray a : arrays) {
+      long missing = length - a.getShape().get(1);
+      if (missing == 0) {
+        out.add(a);
+        continue;
+      }
+      long[] dims = a.getShape().getShape().clone();
+      dims[1] = missing;
+      NDArray pad = m.full(new Shape(dims), (float) value, a.getDataType());
+      out.add(a.concat(pad, 1));
+    }
+    return out;
+  }
+
+  /** Concatenates (1, ...) arrays into (B, ...) in {@code m}: an empty head fixes the manager. */
+  private static NDArray rows(NDManager m, List<NDArray> arrays) {
+    if (arrays.size() == 1) {
+      return arrays.get(0);
+    }
+    long[] dims = arrays.get(0).getShape().getShape().clone();
+    dims[0] = 0;
+    ai.djl.ndarray.NDList all = new ai.djl.ndarray.NDList();
+    all.add(m.zeros(new Shape(dims), arrays.get(0).getDataType()));
+    all.addAll(arrays);
+    return ai.djl.ndarray.NDArrays.concat(all, 0);
   }
 
   @Override
@@ -223,23 +267,40 @@ public final class EncoderDecoderModel implements VqaModel {
   }
 
   @Override
-  public float[] nextToken(NDManager m, NDArray context, List<Integer> prefix) {
-    long[] ids = prefix.stream().mapToLong(Integer::longValue).toArray();
-    Shape shape = new Shape(1, ids.length);
+  public float[][] nextTokens(NDManager m, NDArray contexts, List<List<Integer>> prefixes) {
+    int batch = prefixes.size();
+    int length = prefixes.stream().mapToInt(List::size).max().orElse(0);
+    // Right-padded with the end token; the decoder is causal, so a row's last real position
+    // never sees its padding, and the mask says which positions are real.
+    long[] ids = new long[batch * length];
+    long[] mask = new long[batch * length];
+    java.util.Arrays.fill(ids, endToken);
+    for (int b = 0; b < batch; b++) {
+      List<Integer> prefix = prefixes.get(b);
+      for (int t = 0; t < prefix.size(); t++) {
+        ids[b * length + t] = prefix.get(t);
+        mask[b * length + t] = 1;
+      }
+    }
+    Shape shape = new Shape(batch, length);
     Map<String, NDArray> inputs = new HashMap<>();
     inputs.put("decoder_input_ids", m.create(ids, shape));
-    inputs.put("encoder_hidden_states", context);
-    inputs.put("decoder_attention_mask", m.ones(shape, ai.djl.ndarray.types.DataType.INT64));
-    inputs.put("encoder_attention_mask", m.ones(new Shape(1, context.getShape().get(1)),
+    inputs.put("encoder_hidden_states", contexts);
+    inputs.put("decoder_attention_mask", m.create(mask, shape));
+    inputs.put("encoder_attention_mask", m.ones(new Shape(batch, contexts.getShape().get(1)),
         ai.djl.ndarray.types.DataType.INT64));
     NDArray logits = decoder.call(m, inputs);
     Shape out = logits.getShape();
-    if (out.dimension() != 3 || out.get(0) != 1 || out.get(1) != ids.length) {
+    if (out.dimension() != 3 || out.get(0) != batch || out.get(1) != length) {
       throw new IllegalStateException("the decoder returned shape " + out
-          + " for decoder_input_ids of shape " + shape + "; expected (1, " + ids.length + ", V)");
+          + " for decoder_input_ids of shape " + shape + "; expected (" + batch + ", " + length
+          + ", V)");
     }
-    float[] last = logits.get(0, ids.length - 1).toFloatArray();
-    return softmax(last);
+    float[][] probabilities = new float[batch][];
+    for (int b = 0; b < batch; b++) {
+      probabilities[b] = softmax(logits.get(b, prefixes.get(b).size() - 1).toFloatArray());
+    }
+    return probabilities;
   }
 
   /** In double precision; a non-finite logit makes every probability NaN (the caller refuses it). */

@@ -81,6 +81,11 @@ public final class TextTokenizer implements AutoCloseable {
     return ids.length == 1 ? java.util.Optional.of(ids[0]) : java.util.Optional.empty();
   }
 
+  /** The id padding uses. */
+  public long padId() {
+    return padId;
+  }
+
   public int maxLength() {
     return maxLength;
   }

@@ -22,8 +22,11 @@ public interface VqaModel extends LoadedModel {
   /** The {@code vqa.model.encode_text} span: the question as model inputs. */
   Question question(NDManager m, String question);
 
-  /** The {@code vqa.model.encode} span: what the decoder attends to. */
-  NDArray encode(NDArray pixels, Question question);
+  /**
+   * The {@code vqa.model.encode} span, for a batch of jobs: what each job's decoder attends to,
+   * (B, S, D), from each job's pixels (1, 3, H, W) and question.
+   */
+  NDArray encode(List<NDArray> pixels, List<Question> questions);
 
   /** The token decoding starts from. */
   int startToken();
@@ -34,8 +37,13 @@ public interface VqaModel extends LoadedModel {
   /** The most tokens the model may generate. */
   int maxNewTokens();
 
-  /** The next token's probabilities after {@code prefix} (which starts with the start token). */
-  float[] nextToken(NDManager m, NDArray context, List<Integer> prefix);
+  /**
+   * One decoder call for a batch: each row's next-token probabilities after its own prefix
+   * (which starts with the start token); prefixes may differ in length.
+   *
+   * @param contexts the rows' encoder states, (B, S, D)
+   */
+  float[][] nextTokens(NDManager m, NDArray contexts, List<List<Integer>> prefixes);
 
   /** One token as text, for the {@code vqa.token} span attribute. */
   String tokenText(int token);

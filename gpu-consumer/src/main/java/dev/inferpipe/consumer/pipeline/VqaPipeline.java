@@ -74,6 +74,40 @@ public final class VqaPipeline {
   /** @param tenant the job's tenant: which {@code {tenant}} image prefixes it may read */
   public VqaAnswer run(VqaModel model, VqaInput input, String tenant, BooleanSupplier cancelled) {
     String modelId = model.spec().modelId();
+    try (NDManager m = model.workspace().newSubManager()) {
+      Prepared prepared = prepare(model, input, tenant, m);
+      NDArray context = traced("vqa.model.encode", span -> encode(model, List.of(prepared)));
+      Generation generation = start(model, input);
+      traced("vqa.model.generate", span -> {
+        span.setAttribute("vqa.max_new_tokens", (long) generation.limit());
+        StepTracer steps = new StepTracer(tracer, stepTelemetry, "vqa.generate.step",
+            "vqa.step.index", stepTimer(modelId, 1), cancelled);
+        while (!generation.done()) {
+          if (generation.outOfTime()) {
+            break;
+          }
+          try (var ignored = steps.begin(generation.tokens().size(), -1);
+              NDManager sm = m.newSubManager()) {
+            step(model, sm, context, List.of(generation));
+            Span.current().setAttribute("vqa.token", model.tokenText(generation.lastToken()));
+          }
+        }
+        span.setAttribute("vqa.tokens", (long) generation.tokens().size());
+        span.setAttribute("vqa.budget_exceeded", generation.budgetExceeded());
+        return generation;
+      });
+      return traced("vqa.decode.answer", span -> answer(model, generation, prepared, span));
+    }
+  }
+
+  /** A job's model inputs, in the job's manager: its pixels and its encoded question. */
+  public record Prepared(NDArray pixels, VqaModel.Question question) {}
+
+  /**
+   * Loads, resizes and normalizes the job's image and encodes its question, each in its span
+   * under the current one. A bad image fails this job only.
+   */
+  public Prepared prepare(VqaModel model, VqaInput input, String tenant, NDManager m) {
     BufferedImage image = traced("vqa.image.load", span -> {
       span.setAttribute("image.source", input.imageIsS3Uri() ? "s3" : "base64");
       byte[] bytes = imageBytes(input, tenant);
@@ -97,92 +131,151 @@ public final class VqaPipeline {
       span.setAttribute("image.target_height", (long) out.getHeight());
       return out;
     });
-    try (NDManager m = model.workspace().newSubManager()) {
-      NDArray pixels = traced("vqa.image.normalize", span -> model.normalize(m, resized));
-      VqaModel.Question question = traced("vqa.model.encode_text", span -> {
-        VqaModel.Question q = model.question(m, input.question());
-        span.setAttribute("question.unknown_words", (long) q.unknownWords());
-        return q;
-      });
-      NDArray context = traced("vqa.model.encode", span -> {
-        try {
-          return model.encode(pixels, question);
-        } catch (RuntimeException e) {
-          throw Txt2ImgPipeline.asModelFailure(modelId, "encoder", e);
-        }
-      });
-      long deadline = clock.get() + budget.toNanos();
-      int limit = Math.min(input.maxNewTokens(), model.maxNewTokens());
-      Generation generation = traced("vqa.model.generate", span -> {
-        span.setAttribute("vqa.max_new_tokens", (long) limit);
-        Generation g;
-        try {
-          g = generate(m, model, context, limit, deadline, cancelled);
-        } catch (RuntimeException e) {
-          throw Txt2ImgPipeline.asModelFailure(modelId, "decoder", e);
-        }
-        span.setAttribute("vqa.tokens", (long) g.tokens().size());
-        span.setAttribute("vqa.budget_exceeded", g.budgetExceeded());
-        return g;
-      });
-      return traced("vqa.decode.answer", span -> {
-        if (generation.tokens().isEmpty() && generation.budgetExceeded()) {
-          throw new JobFailedException(ErrorCode.TIMEOUT,
-              "no answer token within the " + budget.toMillis() + " ms budget");
-        }
-        String answer = model.answer(generation.tokens());
-        List<String> tokens = generation.tokens().stream().map(model::tokenText).toList();
-        span.setAttribute("vqa.answer.tokens", (long) tokens.size());
-        span.setAttribute("vqa.confidence", generation.confidence());
-        return new VqaAnswer(answer, generation.confidence(), tokens,
-            generation.budgetExceeded(), question.unknownWords());
-      });
+    NDArray pixels = traced("vqa.image.normalize", span -> model.normalize(m, resized));
+    VqaModel.Question question = traced("vqa.model.encode_text", span -> {
+      VqaModel.Question q = model.question(m, input.question());
+      span.setAttribute("question.unknown_words", (long) q.unknownWords());
+      return q;
+    });
+    return new Prepared(pixels, question);
+  }
+
+  /** One encoder call over a batch of prepared jobs: (B, S, D); a failure is the model's. */
+  public NDArray encode(VqaModel model, List<Prepared> batch) {
+    try {
+      return model.encode(batch.stream().map(Prepared::pixels).toList(),
+          batch.stream().map(Prepared::question).toList());
+    } catch (RuntimeException e) {
+      throw Txt2ImgPipeline.asModelFailure(model.spec().modelId(), "encoder", e);
     }
   }
 
-  private record Generation(List<Integer> tokens, double confidence, boolean budgetExceeded) {}
+  /** A job's greedy generation so far; the time budget starts when it is created. */
+  public static final class Generation {
+    private final List<Integer> prefix = new ArrayList<>();
+    private final List<Integer> tokens = new ArrayList<>();
+    private final int limit;
+    private final long deadline;
+    private final Supplier<Long> clock;
+    private double confidence = 1.0;
+    private boolean ended;
+    private boolean budgetExceeded;
+    private int last = -1;
 
-  /** Greedy decoding: one {@code vqa.generate.step} per token, until the end token or the limit. */
-  private Generation generate(NDManager m, VqaModel model, NDArray context, int limit,
-      long deadline, BooleanSupplier cancelled) {
-    String modelId = model.spec().modelId();
-    Timer stepTimer = Timer.builder("inference.sampling.step")
-        .description("time per sampling / generate step")
-        .tags("task", "vqa", "model", modelId, "batch_size", "1").publishPercentileHistogram()
-        .register(registry);
-    Counter tokensCounter = Counter.builder("inference.tokens").tag("model", modelId)
-        .register(registry);
-    StepTracer steps = new StepTracer(tracer, stepTelemetry, "vqa.generate.step",
-        "vqa.step.index", stepTimer, cancelled);
-    List<Integer> prefix = new ArrayList<>(List.of(model.startToken()));
-    List<Integer> tokens = new ArrayList<>();
-    double confidence = 1.0;
-    for (int step = 0; step < limit; step++) {
-      if (clock.get() > deadline) {
-        return new Generation(tokens, confidence, true);
+    private Generation(int start, int limit, long deadline, Supplier<Long> clock) {
+      prefix.add(start);
+      this.limit = limit;
+      this.deadline = deadline;
+      this.clock = clock;
+    }
+
+    public List<Integer> tokens() {
+      return tokens;
+    }
+
+    List<Integer> prefix() {
+      return prefix;
+    }
+
+    public int limit() {
+      return limit;
+    }
+
+    public double confidence() {
+      return confidence;
+    }
+
+    public boolean budgetExceeded() {
+      return budgetExceeded;
+    }
+
+    /** The token the last step chose (the end token included). */
+    public int lastToken() {
+      return last;
+    }
+
+    /** Ended by the end token or the token limit (or the budget, once {@link #outOfTime}). */
+    public boolean done() {
+      return ended || budgetExceeded || tokens.size() >= limit;
+    }
+
+    /** True, and the generation ends, when the budget ran out before the next step. */
+    public boolean outOfTime() {
+      if (!done() && clock.get() > deadline) {
+        budgetExceeded = true;
       }
-      try (var ignored = steps.begin(step, -1); NDManager sm = m.newSubManager()) {
-        float[] p = model.nextToken(sm, context, prefix);
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-          if (p[i] > p[best]) {
-            best = i;
-          }
-        }
-        if (!(p[best] >= 0 && p[best] <= 1.0001f)) {
-          throw new IllegalStateException("the decoder's next-token probabilities are not finite");
-        }
-        Span.current().setAttribute("vqa.token", model.tokenText(best));
-        confidence *= p[best];
-        tokensCounter.increment();
-        if (best == model.endToken()) {
-          break;
-        }
-        tokens.add(best);
-        prefix.add(best);
+      return budgetExceeded;
+    }
+
+    void accept(int token, float probability, int endToken) {
+      last = token;
+      confidence *= probability;
+      if (token == endToken) {
+        ended = true;
+      } else {
+        tokens.add(token);
+        prefix.add(token);
       }
     }
-    return new Generation(tokens, confidence, false);
+  }
+
+  /** A generation for {@code input}, its time budget starting now. */
+  public Generation start(VqaModel model, VqaInput input) {
+    return new Generation(model.startToken(), Math.min(input.maxNewTokens(), model.maxNewTokens()),
+        clock.get() + budget.toNanos(), clock);
+  }
+
+  /**
+   * One decoder call advancing every row by one greedy token.
+   *
+   * @param contexts the rows' encoder states, (B, S, D), in row order
+   */
+  public void step(VqaModel model, NDManager m, NDArray contexts, List<Generation> rows) {
+    String modelId = model.spec().modelId();
+    float[][] p;
+    try {
+      p = model.nextTokens(m, contexts, rows.stream().map(Generation::prefix).toList());
+    } catch (RuntimeException e) {
+      throw Txt2ImgPipeline.asModelFailure(modelId, "decoder", e);
+    }
+    Counter tokensCounter = Counter.builder("inference.tokens").tag("model", modelId)
+        .register(registry);
+    for (int b = 0; b < rows.size(); b++) {
+      int best = 0;
+      for (int i = 1; i < p[b].length; i++) {
+        if (p[b][i] > p[b][best]) {
+          best = i;
+        }
+      }
+      if (!(p[b][best] >= 0 && p[b][best] <= 1.0001f)) {
+        throw new JobFailedException(ErrorCode.INVALID_MODEL, "model '" + modelId
+            + "': the decoder's next-token probabilities are not finite");
+      }
+      rows.get(b).accept(best, p[b][best], model.endToken());
+      tokensCounter.increment();
+    }
+  }
+
+  /** The {@code vqa.decode.answer} step: the answer text, or TIMEOUT when not one token came. */
+  public VqaAnswer answer(VqaModel model, Generation generation, Prepared prepared, Span span) {
+    if (generation.tokens().isEmpty() && generation.budgetExceeded()) {
+      throw new JobFailedException(ErrorCode.TIMEOUT,
+          "no answer token within the " + budget.toMillis() + " ms budget");
+    }
+    String answer = model.answer(generation.tokens());
+    List<String> tokens = generation.tokens().stream().map(model::tokenText).toList();
+    span.setAttribute("vqa.answer.tokens", (long) tokens.size());
+    span.setAttribute("vqa.confidence", generation.confidence());
+    return new VqaAnswer(answer, generation.confidence(), tokens, generation.budgetExceeded(),
+        prepared.question().unknownWords());
+  }
+
+  /** Time per generate step, by the number of rows the step's decoder call ran. */
+  public Timer stepTimer(String modelId, int batchSize) {
+    return Timer.builder("inference.sampling.step")
+        .description("time per sampling / generate step")
+        .tags("task", "vqa", "model", modelId, "batch_size", Integer.toString(batchSize))
+        .publishPercentileHistogram().register(registry);
   }
 
   private byte[] imageBytes(VqaInput input, String tenant) {
@@ -234,11 +327,13 @@ public final class VqaPipeline {
     }
   }
 
-  private interface SpanBody<T> {
+  /** A step of the pipeline run inside its span. */
+  public interface SpanBody<T> {
     T run(Span span);
   }
 
-  private <T> T traced(String name, SpanBody<T> body) {
+  /** Runs {@code body} in a span named {@code name} under the current one; failures classified. */
+  public <T> T traced(String name, SpanBody<T> body) {
     Span span = tracer.spanBuilder(name).startSpan();
     try (Scope ignored = span.makeCurrent()) {
       return body.run(span);

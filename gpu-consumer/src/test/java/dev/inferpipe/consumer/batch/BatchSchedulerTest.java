@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.inferpipe.consumer.TestModels;
+import dev.inferpipe.consumer.TestScenes;
+import dev.inferpipe.consumer.pipeline.VqaAnswer;
+import dev.inferpipe.core.job.VqaInput;
 import dev.inferpipe.consumer.diffusion.NoiseSchedule;
 import dev.inferpipe.consumer.model.DiffusionModel;
 import dev.inferpipe.consumer.model.LoadedModel;
@@ -61,7 +64,7 @@ class BatchSchedulerTest {
   private BatchScheduler scheduler(int maxBatch, DiffusionModel model) {
     BatchScheduler scheduler = BatchScheduler.builder()
         .settings(new BatchSettings(maxBatch, Duration.ZERO, Math.max(maxBatch, 4)))
-        .models(id -> model)
+        .models(id -> id.equals("tiny-shapes-vqa") ? TestModels.vqa() : model)
         .pipelines(new Txt2ImgPipeline(tracer, StepTelemetry.SPANS, registry),
             new VqaPipeline(tracer, StepTelemetry.SPANS, registry, (uri, tenant) -> new byte[0],
                 Duration.ofSeconds(2), System::nanoTime))
@@ -247,6 +250,66 @@ class BatchSchedulerTest {
     assertThat(registry.find("inference.batch.size").tag("call", "unet").summary().max())
         .as("the jobs did share batches").isGreaterThan(1.0);
     assertThat(worst).isLessThanOrEqualTo(1);
+  }
+
+  /**
+   * VQA jobs with different images, questions and token limits, alone and then all at once:
+   * one encoder call and shared decoder calls, each job the same answer as alone.
+   */
+  @Test
+  void vqaJobsShareEncoderAndDecoderCallsAndAnswerAsAlone() throws Exception {
+    List<VqaInput> inputs = new ArrayList<>();
+    TestScenes.Kind[] kinds = TestScenes.Kind.values();
+    java.awt.Color[] colours = {TestScenes.RED, TestScenes.GREEN, TestScenes.BLUE, TestScenes.YELLOW};
+    String[] questions = {"what colour is the circle?", "how many objects are there?",
+        "is the shape on the left or the right?", "which color does the object have?"};
+    for (int i = 0; i < 6; i++) {
+      String scene = TestScenes.png(96 + 16 * i, TestScenes.GREY, new TestScenes.Shape(
+          kinds[i % kinds.length], colours[i % colours.length], 30 + 8 * i, 40, 36));
+      inputs.add(new VqaInput(scene, questions[i % questions.length], 1 + i % 4));
+    }
+    BatchScheduler sequential = scheduler(1, TestModels.diffusion());
+    List<VqaAnswer> alone = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      alone.add(answer(submitVqa(sequential, "alone-" + i, inputs.get(i)).get(60, TimeUnit.SECONDS)));
+    }
+    spans.reset();
+    BatchScheduler batched = scheduler(8, TestModels.diffusion());
+    List<CompletableFuture<BatchOutcome>> together = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      together.add(submitVqa(batched, "together-" + i, inputs.get(i)));
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      VqaAnswer a = answer(together.get(i).get(60, TimeUnit.SECONDS));
+      assertThat(a.answer()).as("job %d", i).isEqualTo(alone.get(i).answer());
+      assertThat(a.tokens()).as("job %d", i).isEqualTo(alone.get(i).tokens());
+      assertThat(a.confidence()).as("job %d", i).isCloseTo(alone.get(i).confidence(),
+          org.assertj.core.data.Offset.offset(1e-4));
+    }
+    List<SpanData> finished = spans.getFinishedSpanItems();
+    assertThat(finished).filteredOn(s -> s.getName().equals("decoder batch"))
+        .isNotEmpty().allSatisfy(c -> assertThat(c.getLinks()).hasSizeGreaterThan(1));
+    assertThat(registry.find("inference.batch.size").tag("call", "encoder").summary().max())
+        .isGreaterThan(1.0);
+    assertThat(finished).filteredOn(s -> s.getName().startsWith("vqa.generate.step")
+        && s.getAttributes().asMap().toString().contains("batch.size=")).isNotEmpty();
+  }
+
+  private CompletableFuture<BatchOutcome> submitVqa(BatchScheduler scheduler, String id,
+      VqaInput input) {
+    Span span = tracer.spanBuilder("process " + id).startSpan();
+    CompletableFuture<BatchOutcome> outcome = new CompletableFuture<>();
+    scheduler.submit(BatchJob.of(new Job(id, Task.VQA, "tiny-shapes-vqa", input, null), null,
+        Context.root().with(span), () -> false, o -> {
+          span.end();
+          outcome.complete(o);
+        }));
+    return outcome;
+  }
+
+  private static VqaAnswer answer(BatchOutcome outcome) {
+    assertThat(outcome).isInstanceOf(BatchOutcome.Answer.class);
+    return ((BatchOutcome.Answer) outcome).answer();
   }
 
   static int maxPixelDifference(byte[] pngA, byte[] pngB) throws IOException {
