@@ -81,11 +81,12 @@ class FaultInjectionIT {
   @Test
   @Order(1)
   void consumerKilledWithAFullBatchInFlight() throws Exception {
-    // As many long jobs as one batch holds (INFERPIPE_MAX_BATCH_SIZE, 8 by default): all RUNNING,
-    // sampling side by side, when the consumer dies; every one must run again and end once.
-    List<String> jobs = stack.submitAll("kill-batch", 8, 60);
+    // Twice as many long jobs as a batch holds: all RUNNING, a full batch sampling side by side
+    // and as many waiting to join, when the consumer dies; every one must run again, end once.
+    int count = 2 * FaultStack.MAX_BATCH_SIZE;
+    List<String> jobs = stack.submitAll("kill-batch", count, 60);
     awaitTrue(() -> jobs.stream().allMatch(id -> stack.statuses.hasState(id, JobState.RUNNING)),
-        DRAIN, "all 8 jobs RUNNING");
+        DRAIN, "all jobs RUNNING");
     Thread.sleep(500);
     assertThat(jobs).as("no job ended before the kill")
         .allMatch(id -> stack.statuses.terminal(id).isEmpty());
@@ -93,8 +94,9 @@ class FaultInjectionIT {
 
     Instant restarted = Instant.now();
     consumer.start().awaitReady(READY);
-    FaultReport.Row row = finish("gpu-consumer SIGKILLed with a full batch (8 rows) in flight, "
-        + "restarted", jobs, restarted);
+    FaultReport.Row row = finish("gpu-consumer SIGKILLed with a full batch (" + FaultStack.MAX_BATCH_SIZE
+        + " rows) sampling and " + FaultStack.MAX_BATCH_SIZE + " jobs waiting, restarted", jobs,
+        restarted);
     assertAllSucceededOnce(row, jobs);
     assertThat(jobs).allSatisfy(id -> assertThat(stack.statuses.states(id))
         .filteredOn(s -> s == JobState.RUNNING).as(id).hasSize(2));

@@ -96,11 +96,18 @@ final class FaultStack implements AutoCloseable {
     return env;
   }
 
+  /**
+   * Rows per batch in the suite: batching on, with fewer rows than the 8 jobs most scenarios
+   * submit, so jobs join and leave running batches while the faults hit.
+   */
+  static final int MAX_BATCH_SIZE = 4;
+
   /** A gpu-consumer JVM (not started); {@code name} is its pod name and log file. */
   ServiceProcess consumer(String name) {
     return service(name, GpuConsumerMain.class, "INFERPIPE_CONSUMER_MANAGEMENT_PORT", Map.of(
         "INFERPIPE_MODELS", "tiny-shapes-diffusion",
         "INFERPIPE_DEVICE", "cpu",
+        "INFERPIPE_MAX_BATCH_SIZE", Integer.toString(MAX_BATCH_SIZE),
         "INFERPIPE_MODEL_CACHE_DIR", dir.resolve("model-cache-" + name).toString()));
   }
 

@@ -8,16 +8,13 @@ import dev.inferpipe.consumer.model.ModelRepository;
 import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
 import dev.inferpipe.consumer.pipeline.VqaPipeline;
 import dev.inferpipe.core.config.Env;
-import dev.inferpipe.core.http.ManagementServer;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
 import dev.inferpipe.core.job.JobValidator;
 import dev.inferpipe.consumer.pipeline.S3ImageReader;
 import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.kafka.AckedSender;
-import dev.inferpipe.core.kafka.RecordLimits;
 import dev.inferpipe.core.kafka.RecordSigner;
-import dev.inferpipe.core.kafka.KafkaClients;
 import dev.inferpipe.core.kafka.AsyncRecordLoop;
 import dev.inferpipe.consumer.batch.BatchScheduler;
 import io.opentelemetry.api.trace.Tracer;
@@ -29,15 +26,12 @@ import dev.inferpipe.core.model.ModelCatalog;
 import dev.inferpipe.core.model.ModelSpec;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.core.worker.Worker;
 import java.security.SecureRandom;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -54,27 +48,20 @@ public final class GpuConsumer implements AutoCloseable {
   public static final String SERVICE_NAME = "gpu-consumer";
   private static final Logger log = LoggerFactory.getLogger(GpuConsumer.class);
 
+  private static final int PUBLISHER_THREADS = 4;
   private final ConsumerSettings settings;
-  private final KafkaClients kafka;
-  private final Producer<String, byte[]> producer;
   private final ModelCache models;
   private final StatusTable statuses;
-  private static final int PUBLISHER_THREADS = 4;
-  private final AsyncRecordLoop loop;
-  private final BatchScheduler scheduler;
-  private final ExecutorService publisher;
-  private final ManagementServer management;
-  private final S3Client s3;
+  private final Worker worker;
   private volatile boolean modelsReady;
   private final Map<String, String> modelProblems = new java.util.concurrent.ConcurrentHashMap<>();
 
   private GpuConsumer(ConsumerSettings settings, Env env, Telemetry telemetry) {
     this.settings = settings;
     JobCodec codec = new JobCodec();
-    this.kafka = new KafkaClients(settings.kafka(), SERVICE_NAME + "-" + telemetry.instanceId(),
-        telemetry.openTelemetry(), telemetry.meterRegistry());
-    S3Clients s3Clients = new S3Clients(settings.s3(), env);
-    this.s3 = s3Clients.client();
+    Worker.Clients clients = Worker.clients(SERVICE_NAME, telemetry, settings.kafka(),
+        settings.topics(), codec, "results");
+    S3Client s3 = new S3Clients(settings.s3(), env).client();
     ModelRepository repository = new ModelRepository(settings.modelRoot(), settings.modelCacheDir(),
         () -> s3);
     List<ModelSpec> specs = new java.util.ArrayList<>();
@@ -91,29 +78,15 @@ public final class GpuConsumer implements AutoCloseable {
             telemetry.tracer("dev.inferpipe.consumer")),
         telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
         settings.modelCacheSize());
-    Consumer<String, byte[]> consumer = kafka.consumer("requests", Map.of(
-        ConsumerConfig.GROUP_ID_CONFIG, settings.groupId(),
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        // Heartbeats run on their own thread, so long jobs are safe; a killed pod's partitions
-        // move to the other replicas within 10 s instead of Kafka's default 45 s.
-        ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000,
-        ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000,
-        // The loop never blocks on a job; it takes up to a batch per poll and pauses at the bound.
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, settings.batch().maxBatchSize(),
-        ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, RecordLimits.MAX_RECORD_BYTES,
-        // A job may sample for minutes; the group must not evict the consumer meanwhile.
-        ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, (int) Duration.ofMinutes(15).toMillis(),
-        // Kafka warns when idle connections may close during a poll interval this long.
-        ConsumerConfig.CONNECTIONS_MAX_IDLE_MS_CONFIG, (int) Duration.ofMinutes(15).plusMinutes(1).toMillis()));
-    this.producer = kafka.producer("results", Map.of(
-        ProducerConfig.LINGER_MS_CONFIG, 0,
-        ProducerConfig.MAX_REQUEST_SIZE_CONFIG, RecordLimits.MAX_RECORD_BYTES));
-    this.statuses = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
+    // The loop never blocks on a job: it takes up to a batch per poll and pauses at the bound.
+    Consumer<String, byte[]> consumer = clients.consumer("requests", settings.groupId(),
+        settings.batch().maxBatchSize(), Duration.ofMinutes(15));
+    this.statuses = clients.statuses();
+    AckedSender sender = clients.sender();
     Fingerprints fingerprints = new Fingerprints(settings.keys().hashKey());
     S3ImageReader images = new S3ImageReader(s3, settings.vqaImagePrefixes());
-    AckedSender sender = new AckedSender(producer, settings.topics(), codec, statuses::put);
     Tracer tracer = telemetry.tracer("dev.inferpipe.consumer");
-    this.scheduler = BatchScheduler.builder()
+    BatchScheduler scheduler = BatchScheduler.builder()
         .settings(settings.batch())
         .models(models::get)
         .pipelines(new Txt2ImgPipeline(tracer, settings.stepTelemetry(), telemetry.meterRegistry()),
@@ -122,7 +95,7 @@ public final class GpuConsumer implements AutoCloseable {
         .telemetry(tracer, settings.stepTelemetry(), telemetry.meterRegistry())
         .start();
     // Publishing waits on Kafka acknowledgements; a few threads keep the scheduler computing.
-    this.publisher = Executors.newFixedThreadPool(PUBLISHER_THREADS, runnable -> {
+    ExecutorService publisher = Executors.newFixedThreadPool(PUBLISHER_THREADS, runnable -> {
       Thread thread = new Thread(runnable, "gpu-consumer-publisher");
       thread.setDaemon(true);
       return thread;
@@ -139,28 +112,31 @@ public final class GpuConsumer implements AutoCloseable {
         .build();
     telemetry.meterRegistry().gauge("process.memory.peak.bytes", List.of(), this,
         c -> PeakMemory.peakRssBytes());
-    this.loop = AsyncRecordLoop.builder(SERVICE_NAME, consumer, settings.topics().requests())
+    AsyncRecordLoop loop = AsyncRecordLoop.builder(SERVICE_NAME, consumer,
+            settings.topics().requests())
         .maxInFlight(settings.batch().maxJobsInMemory())
         .beforeSubscribe(this::preloadModels)
         .stopping(() -> scheduler.shutdown(Duration.ofSeconds(60)))
         .handler(processor::process, processor::poison)
         .metrics(telemetry.meterRegistry())
         .build();
-    this.management = ManagementServer.start(settings.managementPort(), telemetry,
-        () -> modelsReady && loop.isReady() && statuses.isHealthy(),
-        () -> loop.isAlive() && statuses.isAlive(), () -> Map.copyOf(modelProblems));
+    AutoCloseable publishers = () -> {
+      publisher.shutdown();
+      publisher.awaitTermination(30, TimeUnit.SECONDS);
+    };
+    this.worker = clients.serve(loop, settings.managementPort(), () -> modelsReady,
+        () -> Map.copyOf(modelProblems), List.of(scheduler, publishers), List.of(models, s3));
   }
 
   /** Starts the service: management port first, then model preload and the poll loop. */
   public static GpuConsumer start(Env env, Telemetry telemetry) {
     GpuConsumer service = new GpuConsumer(ConsumerSettings.from(env), env, telemetry);
-    service.statuses.start();
-    service.loop.start();
+    service.worker.start();
     return service;
   }
 
   public int managementPort() {
-    return management.port();
+    return worker.managementPort();
   }
 
   public boolean isReady() {
@@ -207,19 +183,6 @@ public final class GpuConsumer implements AutoCloseable {
    */
   @Override
   public void close() {
-    loop.close();
-    scheduler.close();
-    publisher.shutdown();
-    try {
-      publisher.awaitTermination(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    statuses.close();
-    producer.close(Duration.ofSeconds(5));
-    models.close();
-    management.close();
-    kafka.close();
-    s3.close();
+    worker.close();
   }
 }

@@ -72,7 +72,7 @@ final class PipelineBenchmark {
   private record FloorRun(double totalMs, double kafkaMs, double s3Ms) {}
 
   /** One job's end-to-end time and the model time its status reports. */
-  private record Timing(double endToEndMs, double inferenceMs) {}
+  private record Timing(double endToEndMs, double inferenceMs, String traceId) {}
 
   /** Percentiles of one series, in milliseconds. */
   record Summary(int n, double p50, double p99) {
@@ -196,6 +196,34 @@ final class PipelineBenchmark {
     out.printf("  overhead        p50 %8.2f ms  p99 %8.2f ms  (%.2fx / %.2fx the floor; target"
         + " 1.5x / 2x)%n", overhead.p50(), overhead.p99(), overhead.p50() / floor.p50(),
         overhead.p99() / floor.p99());
+    breakdown(out, seq);
+  }
+
+  /**
+   * Where a sequential 1-step job's time goes: the p50 of each span of its trace, from the
+   * local stack's span store (every service's spans of the job, one trace).
+   */
+  private void breakdown(PrintStream out, List<Timing> jobs) {
+    Map<String, List<Double>> byName = new java.util.TreeMap<>();
+    for (Timing job : jobs) {
+      if (job.traceId() == null) {
+        continue;
+      }
+      for (var span : stack.spans().trace(job.traceId())) {
+        String name = span.getName().startsWith("diffusion.step ") ? "diffusion.step <i>"
+            : span.getName();
+        String service = span.getResource().getAttributes().get(
+            io.opentelemetry.api.common.AttributeKey.stringKey("service.name"));
+        byName.computeIfAbsent(service + " " + name, k -> new ArrayList<>())
+            .add((span.getEndEpochNanos() - span.getStartEpochNanos()) / 1e6);
+      }
+    }
+    out.printf("  where the time goes (p50 per span over %d jobs' traces; spans nest, so they"
+        + " do not add up):%n", jobs.size());
+    byName.forEach((name, ms) -> {
+      Summary s = Summary.of(ms);
+      out.printf("    %-58s p50 %8.2f ms  (n=%d)%n", name, s.p50(), s.n());
+    });
   }
 
   private int throughputTable(PrintStream out, int jobs, List<Row> rows) throws Exception {
@@ -334,7 +362,7 @@ final class PipelineBenchmark {
     }
     Long inference = terminal.status().inferenceMs();
     return new Timing((terminal.seenNanos() - start) / 1e6,
-        inference == null ? Double.NaN : inference);
+        inference == null ? Double.NaN : inference, terminal.status().traceId());
   }
 
   private List<Timing> sequential(int n, int steps) throws Exception {

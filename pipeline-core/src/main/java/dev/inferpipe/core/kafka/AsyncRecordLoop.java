@@ -1,6 +1,7 @@
 package dev.inferpipe.core.kafka;
 
 import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.worker.Worker;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -41,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * poison handler (the DLQ). {@link #close} stops taking records, lets the records in hand finish
  * (the {@code stopping} hook, e.g. a scheduler draining), commits, and leaves the group.
  */
-public final class AsyncRecordLoop implements AutoCloseable {
+public final class AsyncRecordLoop implements Worker.Loop, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AsyncRecordLoop.class);
   /** How long a revocation waits for an output already being published. */
   static final Duration REVOKE_WAIT = Duration.ofSeconds(30);
@@ -150,14 +151,17 @@ public final class AsyncRecordLoop implements AutoCloseable {
     }
   }
 
+  @Override
   public void start() {
     thread.start();
   }
 
+  @Override
   public boolean isReady() {
     return subscribed && running.get();
   }
 
+  @Override
   public boolean isAlive() {
     return !diedUnasked;
   }

@@ -1,6 +1,7 @@
 package dev.inferpipe.core.kafka;
 
 import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.worker.Worker;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * the loop or stall its partition. Only an {@link Error} ends the loop; {@link #isAlive} then
  * turns false, the liveness probe fails and the pod is restarted.
  */
-public final class RecordLoop implements AutoCloseable {
+public final class RecordLoop implements Worker.Loop, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RecordLoop.class);
   static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
   static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
@@ -76,16 +77,19 @@ public final class RecordLoop implements AutoCloseable {
     this.thread = new Thread(this::run, service + "-loop");
   }
 
+  @Override
   public void start() {
     thread.start();
   }
 
   /** Subscribed and not stopped: the service can take work. */
+  @Override
   public boolean isReady() {
     return subscribed && running.get();
   }
 
   /** False once the loop ended without being asked to: the liveness probe's answer. */
+  @Override
   public boolean isAlive() {
     return !diedUnasked;
   }
