@@ -7,6 +7,7 @@ import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import dev.inferpipe.api.ApiSettings;
 import dev.inferpipe.consumer.ConsumerSettings;
+import dev.inferpipe.consumer.batch.BatchSettings;
 import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
@@ -81,7 +82,7 @@ class HelmChartTest {
   private static final Map<String, Set<String>> READ_BY = Map.of(
       "producer-api", union(COMMON, KEYS, envConstants(ApiSettings.class)),
       "gpu-consumer", union(COMMON, KEYS, envConstants(ConsumerSettings.class),
-          Set.of(ApiSettings.MODELS_ENV)),
+          envConstants(BatchSettings.class), Set.of(ApiSettings.MODELS_ENV)),
       "storage-sink", union(COMMON, envConstants(SinkSettings.class)));
   static final List<String> COMPONENTS = List.of("producer-api", "gpu-consumer", "storage-sink");
 
