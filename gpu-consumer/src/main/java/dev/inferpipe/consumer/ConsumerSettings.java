@@ -1,6 +1,7 @@
 package dev.inferpipe.consumer;
 
 import dev.inferpipe.consumer.batch.BatchSettings;
+import dev.inferpipe.consumer.model.Placement;
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
 import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
@@ -16,6 +17,7 @@ import java.util.List;
  *
  * @param modelRoot {@code classpath:models/}, a directory, or {@code s3://bucket/prefix/}
  * @param device {@code auto} (GPU when DJL sees one), {@code cpu} or {@code gpu}
+ * @param onnxThreads ONNX Runtime's intra-op threads per graph ({@link Placement})
  * @param vqaBudget time allowed for VQA generation and decoding before the fallback applies
  * @param directPublish whether request records without the API's signature (published by any
  *     other Kafka client) are run at all
@@ -32,6 +34,7 @@ public record ConsumerSettings(
     Path modelCacheDir,
     int modelCacheSize,
     String device,
+    int onnxThreads,
     StepTelemetry stepTelemetry,
     Duration vqaBudget,
     boolean directPublish,
@@ -49,6 +52,8 @@ public record ConsumerSettings(
   public static final String MODEL_CACHE_DIR_ENV = "INFERPIPE_MODEL_CACHE_DIR";
   public static final String MODEL_CACHE_SIZE_ENV = "INFERPIPE_MODEL_CACHE_SIZE";
   public static final String DEVICE_ENV = "INFERPIPE_DEVICE";
+  /** ONNX Runtime's intra-op threads per graph ({@link Placement}). */
+  public static final String ONNX_THREADS_ENV = "INFERPIPE_ONNX_THREADS";
   public static final String VQA_BUDGET_ENV = "INFERPIPE_VQA_BUDGET";
   public static final String STEP_TELEMETRY_ENV = "INFERPIPE_STEP_TELEMETRY";
   public static final String DIRECT_PUBLISH_ENV = "INFERPIPE_DIRECT_PUBLISH";
@@ -65,6 +70,7 @@ public record ConsumerSettings(
             Path.of(System.getProperty("java.io.tmpdir"), "inferpipe-models").toString())),
         env.integer(MODEL_CACHE_SIZE_ENV, 4),
         env.string(DEVICE_ENV, "auto"),
+        env.integer(ONNX_THREADS_ENV, Placement.DEFAULT_ONNX_THREADS),
         StepTelemetry.parse(env.string(STEP_TELEMETRY_ENV, "spans")),
         env.duration(VQA_BUDGET_ENV, Duration.ofSeconds(2)),
         env.bool(DIRECT_PUBLISH_ENV, true),

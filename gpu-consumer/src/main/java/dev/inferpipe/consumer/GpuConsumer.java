@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import dev.inferpipe.consumer.model.ModelCache;
 import dev.inferpipe.consumer.model.ModelLoader;
+import dev.inferpipe.consumer.model.Placement;
 import dev.inferpipe.consumer.model.ModelRepository;
 import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
 import dev.inferpipe.consumer.pipeline.VqaPipeline;
@@ -74,7 +75,8 @@ public final class GpuConsumer implements AutoCloseable {
       }
     }
     ModelCatalog catalog = ModelCatalog.of(specs.toArray(ModelSpec[]::new));
-    this.models = new ModelCache(repository, new ModelLoader(device(settings.device()),
+    this.models = new ModelCache(repository, new ModelLoader(new Placement(device(settings.device()),
+            settings.onnxThreads()),
             telemetry.tracer("dev.inferpipe.consumer")),
         telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
         settings.modelCacheSize());

@@ -278,20 +278,9 @@ public final class BatchScheduler implements AutoCloseable {
       }
     }
     if (!running) {
-      abandonWaiting(group);
+      abandonWaiting(group.waiting);
     }
-    List<BatchJob> joiners = new ArrayList<>();
-    while (group.rows.size() + joiners.size() < settings.maxBatchSize()
-        && !group.waiting.isEmpty()) {
-      BatchJob job = group.waiting.poll();
-      waitingJobs.decrementAndGet();
-      BatchOutcome stop = stopped(job);
-      if (stop != null) {
-        job.finish(stop);
-      } else {
-        joiners.add(job);
-      }
-    }
+    List<BatchJob> joiners = joiners(group.waiting, group.rows.size());
     if (!joiners.isEmpty()) {
       join(group, joiners);
     }
@@ -531,23 +520,9 @@ public final class BatchScheduler implements AutoCloseable {
       }
     }
     if (!running) {
-      while (!group.waiting.isEmpty()) {
-        waitingJobs.decrementAndGet();
-        group.waiting.poll().finish(new BatchOutcome.Abandoned());
-      }
+      abandonWaiting(group.waiting);
     }
-    List<BatchJob> joiners = new ArrayList<>();
-    while (group.rows.size() + joiners.size() < settings.maxBatchSize()
-        && !group.waiting.isEmpty()) {
-      BatchJob job = group.waiting.poll();
-      waitingJobs.decrementAndGet();
-      BatchOutcome stop = stopped(job);
-      if (stop != null) {
-        job.finish(stop);
-      } else {
-        joiners.add(job);
-      }
-    }
+    List<BatchJob> joiners = joiners(group.waiting, group.rows.size());
     if (!joiners.isEmpty()) {
       joinVqa(group, joiners);
     }
@@ -757,11 +732,30 @@ public final class BatchScheduler implements AutoCloseable {
     member.job().finish(outcome);
   }
 
-  private void abandonWaiting(Group group) {
-    while (!group.waiting.isEmpty()) {
+  private void abandonWaiting(Deque<BatchJob> waiting) {
+    while (!waiting.isEmpty()) {
       waitingJobs.decrementAndGet();
-      group.waiting.poll().finish(new BatchOutcome.Abandoned());
+      waiting.poll().finish(new BatchOutcome.Abandoned());
     }
+  }
+
+  /**
+   * Takes waiting jobs, in arrival order, until the batch holds {@code maxBatchSize} rows; one
+   * cancelled or abandoned meanwhile gets its outcome instead of a row.
+   */
+  private List<BatchJob> joiners(Deque<BatchJob> waiting, int rows) {
+    List<BatchJob> joiners = new ArrayList<>();
+    while (rows + joiners.size() < settings.maxBatchSize() && !waiting.isEmpty()) {
+      BatchJob job = waiting.poll();
+      waitingJobs.decrementAndGet();
+      BatchOutcome stop = stopped(job);
+      if (stop != null) {
+        job.finish(stop);
+      } else {
+        joiners.add(job);
+      }
+    }
+    return joiners;
   }
 
   private void abandonAll() {
@@ -770,7 +764,7 @@ public final class BatchScheduler implements AutoCloseable {
         end(member, new BatchOutcome.Abandoned());
       }
       group.rows.clear();
-      abandonWaiting(group);
+      abandonWaiting(group.waiting);
     }
     groups.clear();
     for (VqaGroup group : vqaGroups.values()) {
@@ -778,8 +772,7 @@ public final class BatchScheduler implements AutoCloseable {
         endVqa(member, new BatchOutcome.Abandoned());
       }
       group.rows.clear();
-      group.waiting.forEach(job -> job.finish(new BatchOutcome.Abandoned()));
-      group.waiting.clear();
+      abandonWaiting(group.waiting);
     }
     vqaGroups.clear();
     List<BatchJob> left = new ArrayList<>();

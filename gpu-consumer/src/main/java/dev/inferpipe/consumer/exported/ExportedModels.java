@@ -2,6 +2,7 @@ package dev.inferpipe.consumer.exported;
 
 import ai.djl.Device;
 import dev.inferpipe.consumer.model.LoadedModel;
+import dev.inferpipe.consumer.model.Placement;
 import dev.inferpipe.consumer.model.ModelLoadException;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.Task;
@@ -35,18 +36,19 @@ public final class ExportedModels {
   static final String ENCODER = "encoder";
   static final String DECODER = "decoder";
 
-  public static LoadedModel load(ModelSpec spec, Path dir, Device device, Tracer tracer) {
+  public static LoadedModel load(ModelSpec spec, Path dir, Placement placement, Tracer tracer) {
+    Device device = placement.device();
     JobCodec codec = new JobCodec();
     List<Graph> opened = new ArrayList<>();
     try {
       return switch (spec.format()) {
         case ModelSpec.FORMAT_DIFFUSERS -> {
           requireTask(spec, Task.TXT2IMG);
-          Graph text = graph(spec, dir, TEXT_ENCODER, device, tracer, opened,
+          Graph text = graph(spec, dir, TEXT_ENCODER, placement, tracer, opened,
               Set.of("input_ids"), Set.of("attention_mask", "token_type_ids"), true);
-          Graph unet = graph(spec, dir, UNET, device, tracer, opened,
+          Graph unet = graph(spec, dir, UNET, placement, tracer, opened,
               Set.of("sample", "timestep", "encoder_hidden_states"), Set.of(), true);
-          Graph vae = graph(spec, dir, VAE_DECODER, device, tracer, opened,
+          Graph vae = graph(spec, dir, VAE_DECODER, placement, tracer, opened,
               Set.of("latent_sample"), Set.of(), false);
           yield DiffusersModel.create(spec, dir, device, codec, text, unet, vae);
         }
@@ -54,12 +56,12 @@ public final class ExportedModels {
           requireTask(spec, Task.VQA);
           // With a text_encoder/ (a pretrained sentence encoder for the question), the encoder
           // takes its hidden states; without one, the question's token ids.
-          Graph text = graph(spec, dir, TEXT_ENCODER, device, tracer, opened,
+          Graph text = graph(spec, dir, TEXT_ENCODER, placement, tracer, opened,
               Set.of("input_ids"), Set.of("attention_mask", "token_type_ids"), false);
-          Graph encoder = graph(spec, dir, ENCODER, device, tracer, opened,
+          Graph encoder = graph(spec, dir, ENCODER, placement, tracer, opened,
               Set.of("pixel_values", text == null ? "input_ids" : "question_hidden_states"),
               Set.of("attention_mask"), true);
-          Graph decoder = graph(spec, dir, DECODER, device, tracer, opened,
+          Graph decoder = graph(spec, dir, DECODER, placement, tracer, opened,
               Set.of("decoder_input_ids", "encoder_hidden_states"),
               Set.of("decoder_attention_mask", "encoder_attention_mask"), true);
           yield EncoderDecoderModel.create(spec, dir, device, codec, text, encoder, decoder);
@@ -81,7 +83,8 @@ public final class ExportedModels {
     }
   }
 
-  private static Graph graph(ModelSpec spec, Path dir, String role, Device device, Tracer tracer,
+  private static Graph graph(ModelSpec spec, Path dir, String role, Placement placement,
+      Tracer tracer,
       List<Graph> opened, Set<String> required, Set<String> optional, boolean mandatory) {
     ComponentSpec component = spec.components() == null ? null : spec.components().get(role);
     if (component == null) {
@@ -98,7 +101,8 @@ public final class ExportedModels {
         .setAttribute("model.file", component.file())
         .startSpan();
     try (Scope ignored = span.makeCurrent()) {
-      Graph graph = Graph.load(spec.modelId(), role, dir, component, device, required, optional);
+      Graph graph = Graph.load(spec.modelId(), role, dir, component, placement, required,
+          optional);
       opened.add(graph);
       span.setAttribute("model.inputs", graph.inputs().toString());
       return graph;

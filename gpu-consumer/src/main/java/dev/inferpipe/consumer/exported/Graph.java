@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.repository.zoo.Criteria;
+import dev.inferpipe.consumer.model.Placement;
 import ai.djl.repository.zoo.ModelNotFoundException;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.training.ParameterStore;
@@ -52,7 +53,8 @@ public final class Graph implements AutoCloseable {
    * @param optional inputs the task can feed when the graph declares them (an attention mask)
    */
   public static Graph load(String modelId, String role, Path dir, ComponentSpec spec,
-      Device device, Set<String> required, Set<String> optional) {
+      Placement placement, Set<String> required, Set<String> optional) {
+    Device device = placement.device();
     Path file = dir.resolve(spec.file());
     String engine = ComponentSpec.engineFor(spec.file()).orElseThrow(() -> new ModelLoadException(
         modelId, role + ": " + spec.file() + " is neither .pt (TorchScript) nor .onnx"));
@@ -89,14 +91,17 @@ public final class Graph implements AutoCloseable {
             + (optional.isEmpty() ? "" : " and optionally " + optional) + ")");
       }
     }
-    Criteria<NDList, NDList> criteria = Criteria.builder()
+    var builder = Criteria.builder()
         .setTypes(NDList.class, NDList.class)
         .optModelPath(file.getParent())
         .optModelName(stripExtension(file.getFileName().toString()))
         .optEngine(engine)
         .optDevice(device)
-        .optTranslator(new NoopTranslator())
-        .build();
+        .optTranslator(new NoopTranslator());
+    if (engine.equals(ComponentSpec.ONNX_RUNTIME)) {
+      builder.optOption("intraOpNumThreads", Integer.toString(placement.onnxThreads()));
+    }
+    Criteria<NDList, NDList> criteria = builder.build();
     try {
       return new Graph(modelId, role, spec, declared, criteria.loadModel());
     } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {

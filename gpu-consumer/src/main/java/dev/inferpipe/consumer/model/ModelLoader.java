@@ -7,12 +7,16 @@ import io.opentelemetry.api.trace.Tracer;
 
 /** Turns fetched artifacts into a model in memory: its graphs through DJL Criteria. */
 public final class ModelLoader {
-  private final Device device;
+  private final Placement placement;
   private final Tracer tracer;
 
-  public ModelLoader(Device device, Tracer tracer) {
-    this.device = device;
+  public ModelLoader(Placement placement, Tracer tracer) {
+    this.placement = placement;
     this.tracer = tracer;
+  }
+
+  public ModelLoader(Device device, Tracer tracer) {
+    this(Placement.on(device), tracer);
   }
 
   /** A loader whose component spans go nowhere (tools, tests). */
@@ -21,6 +25,6 @@ public final class ModelLoader {
   }
 
   public LoadedModel load(ModelArtifacts artifacts) {
-    return ExportedModels.load(artifacts.spec(), artifacts.directory(), device, tracer);
+    return ExportedModels.load(artifacts.spec(), artifacts.directory(), placement, tracer);
   }
 }
