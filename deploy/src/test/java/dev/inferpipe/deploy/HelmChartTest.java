@@ -55,7 +55,7 @@ class HelmChartTest {
   private static final Set<String> OPTIONAL = Set.of(KafkaSettings.SECURITY_PROTOCOL_ENV,
       KafkaSettings.SASL_MECHANISM_ENV, KafkaSettings.SASL_CALLBACK_HANDLER_ENV,
       KafkaSettings.SSL_TRUSTSTORE_LOCATION_ENV, S3Settings.ENDPOINT_ENV,
-      ApiSettings.API_KEYS_FILE_ENV);
+      ApiSettings.API_KEYS_FILE_ENV, ApiSettings.TRACE_URL_TEMPLATE_ENV);
 
   static Set<String> envConstants(Class<?>... types) {
     Set<String> names = new HashSet<>();

@@ -67,7 +67,9 @@ final class Demo {
         }
         print(out, stack, api, jobId, status);
       }
-      out.printf("%n%d of %d jobs succeeded; stopping.%n", jobs.size() - failed, jobs.size());
+      out.printf("%n%d of %d jobs succeeded. The web console shows them at %s/console while the"
+          + " stack runs (./pipeline up).%nstopping.%n", jobs.size() - failed, jobs.size(),
+          stack.apiUrl());
       return failed == 0 ? 0 : 1;
     }
   }

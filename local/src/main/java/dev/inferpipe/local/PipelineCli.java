@@ -183,6 +183,7 @@ public final class PipelineCli {
     }, "pipeline-shutdown"));
     out.println();
     out.println("inferpipe is up (data in " + stack.settings().dataDir() + ")");
+    out.println("  web console    " + stack.apiUrl() + "/console");
     out.println("  producer-api   " + stack.apiUrl() + "   (POST /v1/jobs, GET /v1/jobs/{id}, /metrics)");
     out.println("  gpu-consumer   " + stack.consumerManagementUrl() + "   (/metrics, /healthz, /readyz)");
     out.println("  storage-sink   " + stack.sinkManagementUrl() + "   (/metrics, /healthz, /readyz)");

@@ -32,6 +32,7 @@ public record ApiSettings(
     String modelUri,
     Optional<Path> apiKeysFile,
     String traceContext,
+    String traceUrlTemplate,
     DeploymentKeys keys,
     KafkaSettings kafka,
     Topics topics,
@@ -46,6 +47,8 @@ public record ApiSettings(
   /** A JSON file of hashed API keys; without it the API runs unauthenticated (local default). */
   public static final String API_KEYS_FILE_ENV = "INFERPIPE_API_KEYS_FILE";
   public static final String TRACE_CONTEXT_ENV = "INFERPIPE_API_TRACE_CONTEXT";
+  /** The web console's link to a trace UI, {@code {trace_id}} replaced (used without a span store). */
+  public static final String TRACE_URL_TEMPLATE_ENV = "INFERPIPE_TRACE_URL_TEMPLATE";
   public static final List<String> DEFAULT_MODELS =
       List.of("tiny-shapes-diffusion", "tiny-shapes-vqa");
 
@@ -58,6 +61,7 @@ public record ApiSettings(
         env.string(MODEL_URI_ENV, ModelSource.DEFAULT_ROOT),
         env.get(API_KEYS_FILE_ENV).map(Path::of),
         traceContext(env.string(TRACE_CONTEXT_ENV, "auto")),
+        env.string(TRACE_URL_TEMPLATE_ENV, ""),
         DeploymentKeys.from(env),
         KafkaSettings.from(env),
         Topics.from(env),

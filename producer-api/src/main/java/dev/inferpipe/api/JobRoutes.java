@@ -208,6 +208,56 @@ final class JobRoutes {
     }
   }
 
+  /**
+   * GET /v1/jobs?limit=&status=&cursor= : the caller's jobs (its tenant's, with API keys on),
+   * newest first, a page at a time.
+   */
+  void list(Context ctx) {
+    Caller caller = caller(ctx);
+    List<FieldError> errors = new java.util.ArrayList<>();
+    int limit = JobPage.DEFAULT_LIMIT;
+    String limitText = ctx.queryParam("limit");
+    if (limitText != null) {
+      try {
+        limit = Integer.parseInt(limitText);
+      } catch (NumberFormatException e) {
+        limit = -1;
+      }
+      if (limit < 1 || limit > JobPage.MAX_LIMIT) {
+        errors.add(new FieldError("limit", "range", "must be an integer from 1 to "
+            + JobPage.MAX_LIMIT));
+      }
+    }
+    Optional<JobState> state = Optional.empty();
+    String stateText = ctx.queryParam("status");
+    if (stateText != null) {
+      state = java.util.Arrays.stream(JobState.values())
+          .filter(s -> s.name().equalsIgnoreCase(stateText)).findFirst();
+      if (state.isEmpty()) {
+        errors.add(new FieldError("status", "enum", "must be one of "
+            + java.util.Arrays.toString(JobState.values())));
+      }
+    }
+    Optional<JobPage.Cursor> cursor = Optional.empty();
+    String cursorText = ctx.queryParam("cursor");
+    if (cursorText != null) {
+      cursor = JobPage.Cursor.parse(cursorText);
+      if (cursor.isEmpty()) {
+        errors.add(new FieldError("cursor", "format", "must be a next_cursor from a previous page"));
+      }
+    }
+    if (!errors.isEmpty()) {
+      ApiResponses.error(ctx, 400, new ApiError(ErrorCode.INVALID_JOB.name(),
+          "invalid query parameters; see fields", errors));
+      return;
+    }
+    Optional<JobState> wanted = state;
+    List<JobStatus> mine = store.matching(s -> (caller.key().isEmpty()
+        || java.util.Objects.equals(s.tenant(), caller.tenant()))
+        && wanted.map(w -> w == s.status()).orElse(true));
+    ApiResponses.json(ctx, 200, JobPage.of(mine, limit, cursor));
+  }
+
   /** GET /v1/jobs/{id} */
   void status(Context ctx) {
     find(ctx).ifPresent(status -> ApiResponses.json(ctx, 200, status));
@@ -236,9 +286,16 @@ final class JobRoutes {
       return;
     }
     String url = links.presignGet(location.get());
+    Result body = new Result(status.jobId(), status.status(), status.outputLocation(), url,
+        links.ttl().toSeconds(), status.answer());
+    // A browser's fetch follows a redirect it cannot read across origins: ?redirect=false
+    // answers 200 with the same body (the web console shows and links the URL itself).
+    if ("false".equals(ctx.queryParam("redirect"))) {
+      ApiResponses.json(ctx, 200, body);
+      return;
+    }
     ctx.header("Location", url);
-    ApiResponses.json(ctx, 302, new Result(status.jobId(), status.status(),
-        status.outputLocation(), url, links.ttl().toSeconds(), status.answer()));
+    ApiResponses.json(ctx, 302, body);
   }
 
   /** GET /v1/jobs/{id}/trace: the job's spans (JSON, or a text waterfall with ?format=text). */

@@ -81,12 +81,14 @@ public final class ProducerApi implements AutoCloseable {
         routes::admit, settings.continuesClientTrace());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);
 
+    ConsoleAssets console = new ConsoleAssets(settings.traceUrlTemplate());
     Javalin server = Javalin.create(config -> {
       config.jetty.port = settings.port();
       config.http.maxRequestSize = settings.maxBodyBytes();
       config.startup.showJavalinBanner = false;
       config.routes.before(ctx -> Logging.tagThread(SERVICE_NAME));
       config.routes.post("/v1/jobs", tracing.traced("POST", "/v1/jobs", routes::submit));
+      config.routes.get("/v1/jobs", tracing.traced("GET", "/v1/jobs", routes::list));
       config.routes.get("/v1/jobs/{id}", tracing.traced("GET", "/v1/jobs/{id}", routes::status));
       config.routes.delete("/v1/jobs/{id}", tracing.traced("DELETE", "/v1/jobs/{id}", routes::cancel));
       config.routes.get("/v1/jobs/{id}/result",
@@ -103,6 +105,12 @@ public final class ProducerApi implements AutoCloseable {
       });
       config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
           .result(telemetry.scrape()));
+      config.routes.get("/console", console::page);
+      config.routes.get("/console/", console::page);
+      config.routes.get("/console/jobs/{id}", console::page);
+      config.routes.get("/console/console.js", console::script);
+      config.routes.get("/console/console.css", console::style);
+      config.routes.get("/console/config.json", console::config);
       config.routes.get("/openapi.yaml", ctx -> ctx.contentType("application/yaml")
           .result(OpenApiDocument.bytes()));
       config.routes.error(404, ctx -> {

@@ -34,7 +34,9 @@ class ApiKeysIT {
         + key("b", "secret-b", "team-b", false, 100, 100, 100) + ","
         + key("off", "secret-off", "team-a", true, 100, 100, 100) + ","
         + key("slow", "secret-slow", "team-slow", false, 0.2, 2, 100) + ","
-        + key("small", "secret-small", "team-small", false, 100, 100, 2) + "]}");
+        + key("small", "secret-small", "team-small", false, 100, 100, 2) + ","
+        + key("list", "secret-list", "team-list", false, 100, 100, 100) + ","
+        + key("other", "secret-other", "team-other", false, 100, 100, 100) + "]}");
     stack = new ApiTestStack(dir, Map.of("INFERPIPE_API_KEYS_FILE", keys.toString()));
     stack.awaitReady();
   }
@@ -120,5 +122,45 @@ class ApiKeysIT {
     HttpResponse<String> full = submit("secret-small");
     assertThat(full.statusCode()).isEqualTo(429);
     assertThat(full.body()).contains("TOO_MANY_QUEUED");
+  }
+
+  @Test
+  void theJobListShowsOnlyTheTenantsJobsNewestFirstAPageAtATime() throws Exception {
+    Map<String, String> list = Map.of("Authorization", "Bearer secret-list");
+    java.util.List<String> submitted = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      HttpResponse<String> accepted = submit("secret-list");
+      assertThat(accepted.statusCode()).isEqualTo(202);
+      submitted.add(accepted.body().replaceAll(".*\"job_id\":\"([^\"]+)\".*", "$1"));
+      Thread.sleep(5); // distinct submission times
+    }
+    assertThat(submit("secret-other").statusCode()).isEqualTo(202);
+
+    HttpResponse<String> first = stack.request("GET", "/v1/jobs?limit=2", null, list);
+    assertThat(first.statusCode()).isEqualTo(200);
+    var page = new dev.inferpipe.core.job.JobCodec().parseTree(
+        first.body().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(page.get("jobs").findValuesAsString("job_id"))
+        .containsExactly(submitted.get(2), submitted.get(1));
+    String cursor = page.get("next_cursor").asString();
+    HttpResponse<String> second = stack.request("GET", "/v1/jobs?limit=2&cursor=" + cursor,
+        null, list);
+    var rest = new dev.inferpipe.core.job.JobCodec().parseTree(
+        second.body().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    assertThat(rest.get("jobs").findValuesAsString("job_id")).containsExactly(submitted.get(0));
+    assertThat(rest.has("next_cursor")).as("no cursor after the last page").isFalse();
+    assertThat(stack.request("GET", "/v1/jobs?status=queued", null, list).body())
+        .contains(submitted.get(0), submitted.get(1), submitted.get(2));
+    assertThat(stack.request("GET", "/v1/jobs?status=SUCCEEDED", null, list).body())
+        .contains("\"jobs\":[]");
+    assertThat(stack.request("GET", "/v1/jobs", null, Map.of("Authorization", "Bearer secret-other"))
+        .body()).doesNotContain(submitted.get(0), submitted.get(1), submitted.get(2));
+    assertThat(stack.request("GET", "/v1/jobs", null, Map.of()).statusCode()).isEqualTo(401);
+
+    HttpResponse<String> bad = stack.request("GET", "/v1/jobs?limit=0&status=DONE&cursor=x%21",
+        null, list);
+    assertThat(bad.statusCode()).isEqualTo(400);
+    assertThat(bad.body()).contains("\"field\":\"limit\"", "\"field\":\"status\"",
+        "\"field\":\"cursor\"");
   }
 }

@@ -212,6 +212,11 @@ public final class StatusTable implements AutoCloseable {
     return jobIds().map(this::get).flatMap(Optional::stream).filter(filter).count();
   }
 
+  /** The known jobs that match, in no order; a scan of the table (for listings). */
+  public List<JobStatus> matching(java.util.function.Predicate<JobStatus> filter) {
+    return jobIds().map(this::get).flatMap(Optional::stream).filter(filter).toList();
+  }
+
   /** Every known job id once: the topic's, then pending writes the topic has not shown yet. */
   private Stream<String> jobIds() {
     return Stream.concat(statuses.keySet().stream(),
