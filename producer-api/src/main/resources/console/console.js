@@ -30,7 +30,7 @@
       const error = (body && body.error) || {};
       const retry = response.headers.get("Retry-After");
       banner(response.status + " " + (error.code || "") + ": " + (error.message || "refused")
-        + (retry ? " (retry after " + retry + " s)" : ""));
+        + (retry ? " (retry after " + retry + " s)" : ""), true);
       if (response.status === 401) {
         showKey();
       }
@@ -42,7 +42,14 @@
     return {status: response.status, body, headers: response.headers};
   }
 
-  function banner(message) {
+  // A refusal (401, 403, 429) stays up a while, so the list's next poll does not wipe it.
+  let bannerUntil = 0;
+
+  function banner(message, sticky) {
+    if (!message && Date.now() < bannerUntil) {
+      return;
+    }
+    bannerUntil = sticky ? Date.now() + 8000 : 0;
     const el = $("banner");
     el.textContent = message;
     el.hidden = !message;
@@ -99,6 +106,8 @@
     e.preventDefault();
     sessionStorage.setItem(KEY, $("key-input").value.trim());
     $("key-input").value = "";
+    bannerUntil = 0;
+    banner("");
     route();
   });
   $("forget-key").addEventListener("click", () => {

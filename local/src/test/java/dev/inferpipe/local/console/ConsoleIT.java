@@ -47,8 +47,10 @@ class ConsoleIT {
     assumeTrue(Chromium.binary().isPresent(), "Debian's chromium is not installed (.ci/run "
         + "installs it: apt-get install chromium)");
     Path keys = dir.resolve("keys.json");
-    Files.writeString(keys, "{\"keys\":[" + key("a", "secret-a", "team-a") + ","
-        + key("b", "secret-b", "team-b") + "]}");
+    Files.writeString(keys, "{\"keys\":[" + key("a", "secret-a", "team-a", false, 100) + ","
+        + key("b", "secret-b", "team-b", false, 100) + ","
+        + key("off", "secret-off", "team-a", true, 100) + ","
+        + key("slow", "secret-slow", "team-slow", false, 0.001) + "]}");
     stack = LocalStack.start(Env.of(Map.of(
         "INFERPIPE_DATA_DIR", dir.resolve("data").toString(),
         "INFERPIPE_API_KEYS_FILE", keys.toString(),
@@ -73,9 +75,13 @@ class ConsoleIT {
     }
   }
 
-  private static String key(String id, String secret, String tenant) {
-    return "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"sha256\":\"" + Sha256.hex(secret)
-        + "\",\"disabled\":false,\"rate_per_second\":100,\"burst\":100,\"max_queued\":100}";
+  /** An API key entry; a rate under 1/s gets a burst of 1, so its second submission is 429. */
+  private static String key(String id, String secret, String tenant, boolean disabled,
+      double rate) {
+    int burst = rate < 1 ? 1 : 100;
+    return "{\"id\":\"" + id + "\",\"tenant\":\"" + tenant + "\",\"sha256\":\""
+        + Sha256.hex(secret) + "\",\"disabled\":" + disabled + ",\"rate_per_second\":" + rate
+        + ",\"burst\":" + burst + ",\"max_queued\":100}";
   }
 
   /** Opens the console and types {@code key} into its key form ("Change key" first if set). */
@@ -234,6 +240,87 @@ class ConsoleIT {
         + " && !document.getElementById('jobs-empty').hidden", Duration.ofSeconds(20));
     assertThat(browser.eval("document.querySelectorAll('#jobs tbody tr').length").asInt())
         .isZero();
+  }
+
+  @Test
+  @Order(8)
+  void aFailedJobShowsItsCodeAndMessage() throws Exception {
+    signIn("secret-a");
+    browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
+    browser.eval("document.getElementById('tab-vqa').click()");
+    // A PNG signature and then nothing: the API's magic check passes, the consumer cannot decode.
+    browser.eval("(() => { const dt = new DataTransfer(); dt.items.add(new File([new Uint8Array("
+        + "[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4])], 'broken.png',"
+        + " {type: 'image/png'})); document.getElementById('v-image').files = dt.files; })()");
+    int before = browser.eval("document.querySelectorAll('#jobs tbody tr').length").asInt();
+    browser.eval("document.getElementById('form-vqa').requestSubmit()");
+    browser.await("document.querySelectorAll('#jobs tbody tr').length > " + before,
+        Duration.ofSeconds(20));
+    String id = browser.eval("document.querySelector('#jobs tbody tr').dataset.jobId").asString();
+    browser.navigate(console + "/jobs/" + id);
+    browser.await("document.querySelector('#job-error .error')", JOB);
+    assertThat(browser.eval("document.querySelector('#job-error .error').textContent").asString())
+        .startsWith("INVALID_IMAGE: ");
+    assertThat(browser.eval("[...document.querySelectorAll('#job-timeline li')]"
+        + ".map(li => li.dataset.state).pop()").asString()).isEqualTo("FAILED");
+  }
+
+  @Test
+  @Order(9)
+  void aDisabledKeyAndARateLimitAreShownFor403And429() throws Exception {
+    signIn("secret-off");
+    browser.await("document.getElementById('banner').textContent.includes('403')",
+        Duration.ofSeconds(20));
+    assertThat(browser.eval("document.getElementById('banner').textContent").asString())
+        .contains("KEY_DISABLED");
+    signIn("secret-slow");
+    browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
+    browser.eval("document.getElementById('tab-txt2img').click()");
+    browser.eval("document.getElementById('form-txt2img').requestSubmit()");
+    browser.await("document.querySelectorAll('#jobs tbody tr').length === 1", Duration.ofSeconds(20));
+    browser.eval("document.getElementById('form-txt2img').requestSubmit()");
+    browser.await("document.getElementById('banner').textContent.includes('429')",
+        Duration.ofSeconds(20));
+    assertThat(browser.eval("document.getElementById('banner').textContent").asString())
+        .contains("RATE_LIMITED", "retry after");
+  }
+
+  @Test
+  @Order(10)
+  void everyControlHasALabelAndTheTabsWorkFromTheKeyboard() throws Exception {
+    signIn("secret-a");
+    browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
+    assertThat(browser.eval("[...document.querySelectorAll('input, select')]"
+        + ".filter(e => e.labels.length === 0).map(e => e.id).join(',')").asString())
+        .as("inputs without a label").isEmpty();
+    assertThat(browser.eval("[...document.querySelectorAll('button')]"
+        + ".filter(b => !b.textContent.trim()).length").asInt()).isZero();
+    browser.eval("document.getElementById('tab-txt2img').click(); "
+        + "document.getElementById('tab-txt2img').focus()");
+    // A real key press, through the browser's input pipeline.
+    browser.send("Input.dispatchKeyEvent", Map.of("type", "keyDown", "key", "ArrowRight",
+        "code", "ArrowRight", "windowsVirtualKeyCode", 39));
+    browser.send("Input.dispatchKeyEvent", Map.of("type", "keyUp", "key", "ArrowRight",
+        "code", "ArrowRight", "windowsVirtualKeyCode", 39));
+    browser.await("document.activeElement.id === 'tab-vqa'"
+        + " && !document.getElementById('form-vqa').hidden", Duration.ofSeconds(5));
+    browser.send("Input.dispatchKeyEvent", Map.of("type", "keyDown", "key", "Tab", "code", "Tab",
+        "windowsVirtualKeyCode", 9));
+    browser.send("Input.dispatchKeyEvent", Map.of("type", "keyUp", "key", "Tab", "code", "Tab",
+        "windowsVirtualKeyCode", 9));
+    browser.await("document.activeElement.id === 'v-image'", Duration.ofSeconds(5));
+  }
+
+  @Test
+  @Order(11)
+  void anUnreachableStackIsShownForWhatItIs() throws Exception {
+    signIn("secret-a");
+    browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
+    stack.close();
+    stack = null;
+    browser.await("document.getElementById('banner').textContent.includes('unreachable')",
+        Duration.ofSeconds(20));
+    shot("unreachable");
   }
 
   /** A Java2D scene (not the training renderer): a red circle on a grey background. */
