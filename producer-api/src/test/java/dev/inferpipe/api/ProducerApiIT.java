@@ -351,4 +351,29 @@ class ProducerApiIT {
           .contains("\"" + (status == 400 || status == 404 ? status : 200) + "\"");
     }
   }
+
+  @Test
+  void theConsoleIsServedFromTheJarWithItsSecurityHeaders() throws Exception {
+    for (String path : List.of("/console", "/console/", "/console/jobs/some-job")) {
+      HttpResponse<String> page = stack.request("GET", path, null, Map.of());
+      assertThat(page.statusCode()).as(path).isEqualTo(200);
+      assertThat(page.headers().firstValue("Content-Type").orElse("")).startsWith("text/html");
+      assertThat(page.headers().firstValue("Content-Security-Policy").orElse(""))
+          .contains("default-src 'self'", "frame-ancestors 'none'");
+      assertThat(page.body()).contains("<script src=\"/console/console.js\"></script>")
+          .doesNotContain("http://", "https://");
+    }
+    HttpResponse<String> script = stack.request("GET", "/console/console.js", null, Map.of());
+    assertThat(script.headers().firstValue("Content-Type").orElse("")).startsWith("text/javascript");
+    // Nothing fetched from elsewhere (the SVG namespace is a name, not a fetch).
+    assertThat(script.body().replace("http://www.w3.org/2000/svg", ""))
+        .contains("sessionStorage").doesNotContain("http://", "https://");
+    assertThat(stack.request("GET", "/console/console.css", null, Map.of()).statusCode())
+        .isEqualTo(200);
+    // No span store in this stack: the console links a trace UI when one is configured.
+    assertThat(stack.request("GET", "/console/config.json", null, Map.of()).body())
+        .isEqualTo("{\"trace_url_template\":\"\"}");
+    assertThat(stack.request("GET", "/console/nope.js", null, Map.of()).statusCode())
+        .isEqualTo(404);
+  }
 }
