@@ -210,7 +210,9 @@ final class FaultStack implements AutoCloseable {
           badObjects++;
         }
       }
-      rewrites += Math.max(0, puts("outputs/" + id + "/image.png") - 1);
+      // result.json, not the image: the sink writes both side by side, so only result.json's
+      // count is the same however the two PUTs interleave.
+      rewrites += Math.max(0, puts("outputs/" + id + "/result.json") - 1);
     }
     return new FaultReport.Row(fault, jobIds.size(), terminal, succeeded,
         jobIds.size() - terminal, duplicateTerminal, badObjects, rewrites, recovered, drained);

@@ -17,6 +17,7 @@ import dev.inferpipe.core.telemetry.Telemetry;
 import io.javalin.Javalin;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.admin.Admin;
@@ -122,6 +123,18 @@ public final class ProducerApi implements AutoCloseable {
     store.start();
     server.start();
     return new ProducerApi(server, store, publisher, links, admin, kafka);
+  }
+
+  /**
+   * Every method and path this API answers ({@code "GET /v1/jobs/{id}"}), from Javalin's route
+   * table: what the OpenAPI contract check compares with the document.
+   */
+  List<String> routes() {
+    return server.unsafe.internalRouter.allHttpHandlers().stream()
+        .map(e -> e.endpoint)
+        .filter(e -> e.method.isHttpMethod())
+        .map(e -> e.method.name() + " " + e.path)
+        .distinct().sorted().toList();
   }
 
   public int port() {
