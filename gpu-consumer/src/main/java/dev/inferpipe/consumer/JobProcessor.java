@@ -241,13 +241,18 @@ final class JobProcessor {
       RecordTicket ticket) {
     CompletableFuture<RecordMetadata> runningAck = sender.publishStatusAsync(running);
     logStarted(job, queueWaitMs);
-    local.started(job.jobId());
+    local.started(job.jobId(), ticket);
     long start = System.nanoTime();
     Context context = Context.current();
     BatchJob batchJob = BatchJob.of(job, running.tenant(), context, () -> cancelled(job.jobId()),
         outcome -> publisher.execute(() -> outcomes.finish(new OutcomePublisher.Finishing(process,
             job, running, runningAck, ticket, queueWaitMs, start), outcome)));
-    ticket.onRevoke(batchJob::abandon);
+    // A revoked partition's record comes back (to this consumer or another): the run given up
+    // on must not make that record a duplicate.
+    ticket.onRevoke(() -> {
+      batchJob.abandon();
+      local.ended(job.jobId(), ticket);
+    });
     scheduler.submit(batchJob);
   }
 

@@ -9,11 +9,13 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * What this process knows about jobs before the status topic does: the jobs it is running, and
  * the recent jobs whose output it produced (their SUCCEEDED may not be on the topic yet). A
- * second record of either is a duplicate.
+ * second record of either is a duplicate. A run is keyed by its record's token (the ticket), so
+ * that a run given up on (its partition revoked) no longer counts, and its late end does not
+ * erase the record's next run.
  */
 final class LocalJobs {
   static final int PRODUCED_OUTPUTS_REMEMBERED = 10_000;
-  private final Set<String> running = ConcurrentHashMap.newKeySet();
+  private final Map<String, Object> running = new ConcurrentHashMap<>();
   private final Set<String> produced = Collections.newSetFromMap(
       new LinkedHashMap<>(256, 0.75f, false) {
         @Override
@@ -22,16 +24,18 @@ final class LocalJobs {
         }
       });
 
-  void started(String jobId) {
-    running.add(jobId);
+  /** The job runs here for the record {@code token} stands for. */
+  void started(String jobId, Object token) {
+    running.put(jobId, token);
   }
 
-  void ended(String jobId) {
-    running.remove(jobId);
+  /** That run ended or was given up; a later run of the job (another token) stays. */
+  void ended(String jobId, Object token) {
+    running.remove(jobId, token);
   }
 
   boolean isRunning(String jobId) {
-    return running.contains(jobId);
+    return running.containsKey(jobId);
   }
 
   void produced(String jobId) {

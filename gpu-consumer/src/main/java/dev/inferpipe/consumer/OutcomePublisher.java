@@ -126,7 +126,7 @@ final class OutcomePublisher {
       log.atError().addKeyValue("event", "job.publish_failed").setCause(e)
           .log("could not publish the job's outcome: {}", e.toString());
     } finally {
-      local.ended(f.job().jobId());
+      local.ended(f.job().jobId(), f.ticket());
       Job job = f.job();
       if (!result.equals("abandoned")) {
         Timer.builder("inference.request.duration")

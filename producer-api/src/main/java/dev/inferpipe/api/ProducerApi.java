@@ -115,7 +115,10 @@ public final class ProducerApi implements AutoCloseable {
       config.routes.get("/openapi.yaml", ctx -> ctx.contentType("application/yaml")
           .result(OpenApiDocument.bytes()));
       config.routes.error(404, ctx -> {
-        if (ctx.result() == null) {
+        // A route's own 404 is already a JSON error; the router's ("Endpoint ... not found")
+        // is plain text: answer that one in the API's error format too.
+        String type = ctx.res().getContentType();
+        if (ctx.result() == null || type == null || !type.startsWith("application/json")) {
           ApiResponses.error(ctx, 404, ApiError.of("NOT_FOUND", "no route " + ctx.path()));
         }
       });

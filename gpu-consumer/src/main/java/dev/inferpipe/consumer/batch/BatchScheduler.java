@@ -50,7 +50,7 @@ public final class BatchScheduler implements AutoCloseable {
   private final VqaPipeline vqa;
   private final LinkedBlockingQueue<BatchJob> arrivals = new LinkedBlockingQueue<>();
   /** Each model's batch, by task and model; only the scheduler's thread touches it. */
-  private final Map<String, ModelBatch> batches = new LinkedHashMap<>();
+  private final Map<String, ModelBatch<?>> batches = new LinkedHashMap<>();
   private final BatchCalls calls;
   private final Thread thread;
   private volatile boolean running = true;
@@ -131,8 +131,8 @@ public final class BatchScheduler implements AutoCloseable {
     try {
       while (running || busy()) {
         take();
-        for (Iterator<ModelBatch> it = batches.values().iterator(); it.hasNext(); ) {
-          ModelBatch batch = it.next();
+        for (Iterator<ModelBatch<?>> it = batches.values().iterator(); it.hasNext(); ) {
+          ModelBatch<?> batch = it.next();
           batch.tick(running);
           if (batch.isIdle()) {
             it.remove();
@@ -192,7 +192,7 @@ public final class BatchScheduler implements AutoCloseable {
   }
 
   /** The job's model's batch, created on its first job. */
-  private ModelBatch batchOf(BatchJob job) {
+  private ModelBatch<?> batchOf(BatchJob job) {
     String modelId = job.job().modelId();
     boolean diffusion = job.job().input() instanceof Txt2ImgInput;
     return batches.computeIfAbsent((diffusion ? "txt2img:" : "vqa:") + modelId, key -> diffusion

@@ -35,16 +35,15 @@ import org.slf4j.LoggerFactory;
  * UNet call over every row, and decodes the rows that took their last step (one decoder call).
  * A call that fails for the batch is re-run row by row once; a row that fails alone is FAILED.
  */
-final class DiffusionBatch extends ModelBatch {
+final class DiffusionBatch extends ModelBatch<DiffusionBatch.Member> {
   private static final Logger log = LoggerFactory.getLogger(DiffusionBatch.class);
   private final Function<String, LoadedModel> models;
   private final Txt2ImgPipeline txt2img;
   /** Set by the first successful join; a model is not looked up per step. */
   private DiffusionModel model;
-  private final List<Member> rows = new ArrayList<>();
 
   /** A job in the batch: its sampling state and its {@code diffusion.sample} span. */
-  private record Member(BatchJob job, Txt2ImgInput input, DiffusionRow row, Span sample,
+  record Member(BatchJob job, Txt2ImgInput input, DiffusionRow row, Span sample,
       int unknownWords) {}
 
   DiffusionBatch(String modelId, BatchCalls calls, int maxBatchSize,
@@ -55,40 +54,13 @@ final class DiffusionBatch extends ModelBatch {
   }
 
   @Override
-  boolean hasRows() {
-    return !rows.isEmpty();
+  BatchJob jobOf(Member row) {
+    return row.job();
   }
 
+  /** One UNet call over every row; the rows past their last step are decoded together. */
   @Override
-  void abandonAll() {
-    for (Member member : List.copyOf(rows)) {
-      end(member, new BatchOutcome.Abandoned());
-    }
-    rows.clear();
-    abandonWaiting();
-  }
-
-  /** One iteration for a model: drop leavers, let waiting jobs join, step, finish the done. */
-  @Override
-  void tick(boolean running) {
-    for (Iterator<Member> it = rows.iterator(); it.hasNext(); ) {
-      Member member = it.next();
-      BatchOutcome stop = stopped(member.job());
-      if (stop != null) {
-        it.remove();
-        end(member, stop);
-      }
-    }
-    if (!running) {
-      abandonWaiting();
-    }
-    List<BatchJob> joiners = joiners(rows.size());
-    if (!joiners.isEmpty()) {
-      join(joiners);
-    }
-    if (rows.isEmpty()) {
-      return;
-    }
+  void advance() {
     step();
     List<Member> done = new ArrayList<>();
     for (Iterator<Member> it = rows.iterator(); it.hasNext(); ) {
@@ -103,7 +75,8 @@ final class DiffusionBatch extends ModelBatch {
     }
   }
 
-  private void join(List<BatchJob> joiners) {
+  @Override
+  void join(List<BatchJob> joiners) {
     // A load on a cache miss is traced in the first joiner's trace (model.load under its job).
     try (Scope ignored = joiners.get(0).context().makeCurrent()) {
       model = diffusionModel();
@@ -304,7 +277,8 @@ final class DiffusionBatch extends ModelBatch {
   }
 
   /** A member leaves its batch: its row is freed, its sample span ended, its outcome delivered. */
-  private void end(Member member, BatchOutcome outcome) {
+  @Override
+  void end(Member member, BatchOutcome outcome) {
     member.row().close();
     calls.activeRows.decrementAndGet();
     if (outcome instanceof BatchOutcome.Failed failed) {

@@ -29,17 +29,16 @@ import java.util.function.Function;
  * call, and each tick is one decoder call over every row, each with its own prefix, token limit
  * and time budget. A call that fails for the batch is re-run row by row once.
  */
-final class VqaBatch extends ModelBatch {
+final class VqaBatch extends ModelBatch<VqaBatch.VqaMember> {
   private final Function<String, LoadedModel> models;
   private final VqaPipeline vqa;
   private VqaModel model;
-  private final List<VqaMember> rows = new ArrayList<>();
 
   /**
    * A job in the batch: its own manager (holding its encoder states), its generation, and its
    * {@code vqa.model.generate} span.
    */
-  private record VqaMember(BatchJob job, NDManager manager, VqaPipeline.Prepared prepared,
+  record VqaMember(BatchJob job, NDManager manager, VqaPipeline.Prepared prepared,
       NDArray context, VqaPipeline.Generation generation, Span generate) {}
 
   VqaBatch(String modelId, BatchCalls calls, int maxBatchSize,
@@ -50,37 +49,13 @@ final class VqaBatch extends ModelBatch {
   }
 
   @Override
-  boolean hasRows() {
-    return !rows.isEmpty();
+  BatchJob jobOf(VqaMember row) {
+    return row.job();
   }
 
+  /** One decoder call over every row; rows out of time or done answer. */
   @Override
-  void abandonAll() {
-    for (VqaMember member : List.copyOf(rows)) {
-      end(member, new BatchOutcome.Abandoned());
-    }
-    rows.clear();
-    abandonWaiting();
-  }
-
-  /** One iteration for a VQA model: drop leavers, let waiting jobs join, one decoder step. */
-  @Override
-  void tick(boolean running) {
-    for (Iterator<VqaMember> it = rows.iterator(); it.hasNext(); ) {
-      VqaMember member = it.next();
-      BatchOutcome stop = stopped(member.job());
-      if (stop != null) {
-        it.remove();
-        end(member, stop);
-      }
-    }
-    if (!running) {
-      abandonWaiting();
-    }
-    List<BatchJob> joiners = joiners(rows.size());
-    if (!joiners.isEmpty()) {
-      join(joiners);
-    }
+  void advance() {
     // A row out of time answers with what it has (the documented fallback).
     for (VqaMember member : List.copyOf(rows)) {
       if (member.generation().outOfTime()) {
@@ -114,7 +89,8 @@ final class VqaBatch extends ModelBatch {
   }
 
   /** Prepares each joiner (image, question: failures are the job's), then one encoder call. */
-  private void join(List<BatchJob> joiners) {
+  @Override
+  void join(List<BatchJob> joiners) {
     try (Scope ignored = joiners.get(0).context().makeCurrent()) {
       LoadedModel loaded = models.apply(modelId);
       if (!(loaded instanceof VqaModel vqaModel)) {
@@ -254,7 +230,8 @@ final class VqaBatch extends ModelBatch {
     end(member, outcome);
   }
 
-  private void end(VqaMember member, BatchOutcome outcome) {
+  @Override
+  void end(VqaMember member, BatchOutcome outcome) {
     member.manager().close();
     calls.activeRows.decrementAndGet();
     if (outcome instanceof BatchOutcome.Failed failed) {
