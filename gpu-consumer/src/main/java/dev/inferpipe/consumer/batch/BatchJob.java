@@ -80,8 +80,4 @@ public final class BatchJob {
           ? new BatchOutcome.Abandoned() : outcome);
     }
   }
-
-  boolean isFinished() {
-    return finished.get();
-  }
 }

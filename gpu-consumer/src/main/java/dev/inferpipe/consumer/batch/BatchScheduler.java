@@ -121,11 +121,6 @@ public final class BatchScheduler implements AutoCloseable {
     arrivals.add(job);
   }
 
-  /** Rows in the running batches now (the active-rows gauge). */
-  public int activeRows() {
-    return calls.activeRows.get();
-  }
-
   private void run() {
     Logging.tagThread("gpu-consumer");
     try {

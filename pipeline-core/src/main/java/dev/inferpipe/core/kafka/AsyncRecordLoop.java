@@ -166,11 +166,6 @@ public final class AsyncRecordLoop implements Worker.Loop, AutoCloseable {
     return !diedUnasked;
   }
 
-  /** Partitions paused for the in-memory bound now. */
-  public int pausedPartitions() {
-    return pausedPartitions.get();
-  }
-
   public long failures() {
     return failures.get();
   }

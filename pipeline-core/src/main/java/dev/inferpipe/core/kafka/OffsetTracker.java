@@ -48,12 +48,6 @@ public final class OffsetTracker {
     return inFlight;
   }
 
-  /** Records taken and not done on {@code partition}. */
-  public int inFlight(TopicPartition partition) {
-    TreeSet<Long> open = pending.get(partition);
-    return open == null ? 0 : open.size();
-  }
-
   /** The commit point of every partition where it moved past the last commit. */
   public Map<TopicPartition, OffsetAndMetadata> committable() {
     Map<TopicPartition, OffsetAndMetadata> out = new HashMap<>();
