@@ -101,8 +101,12 @@ final class JobAdmission {
 
     boolean produced = local.hasProduced(job.jobId());
     Optional<JobStatus> known = statuses.get(job.jobId());
-    if (known.isPresent() && !(Objects.equals(known.get().requestSha256(), requestHash)
-        && Objects.equals(known.get().tenant(), tenant))) {
+    LocalJobs.Owner owner = new LocalJobs.Owner(requestHash, tenant);
+    // The status topic may not show a job started here a moment ago: the local owner counts too.
+    boolean otherOwner = known.map(s -> !owner.equals(new LocalJobs.Owner(s.requestSha256(),
+            s.tenant())))
+        .orElse(false) || local.owner(job.jobId()).map(o -> !o.equals(owner)).orElse(false);
+    if (otherOwner) {
       return new Admission.Conflict(job, "job_id '" + job.jobId()
           + "' already names another job (a different request or owner)");
     }

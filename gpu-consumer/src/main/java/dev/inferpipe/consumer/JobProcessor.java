@@ -241,7 +241,8 @@ final class JobProcessor {
       RecordTicket ticket) {
     CompletableFuture<RecordMetadata> runningAck = sender.publishStatusAsync(running);
     logStarted(job, queueWaitMs);
-    local.started(job.jobId(), ticket);
+    local.started(job.jobId(), ticket,
+        new LocalJobs.Owner(running.requestSha256(), running.tenant()));
     long start = System.nanoTime();
     Context context = Context.current();
     BatchJob batchJob = BatchJob.of(job, running.tenant(), context, () -> cancelled(job.jobId()),

@@ -198,7 +198,8 @@ final class OutcomePublisher {
     } finally {
       f.ticket().endPublish();
     }
-    local.produced(job.jobId());
+    local.produced(job.jobId(),
+        new LocalJobs.Owner(f.running().requestSha256(), f.running().tenant()));
     log.atInfo().addKeyValue("event", "job.output_produced")
         .addKeyValue("inference_time_ms", (System.nanoTime() - f.startNanos()) / 1_000_000)
         .addKeyValue("peak_memory_mb", PeakMemory.peakRssMegabytes())
