@@ -97,7 +97,7 @@ final class JobAdmission {
     String requestHash = request.origin() instanceof RequestRecord.Api api
         ? api.requestHash() : valid.requestSha256();
     Timer.builder("inference.queue.wait").tags("task", job.task().wireName(), "model", job.modelId())
-        .publishPercentileHistogram().register(registry).record(Duration.ofMillis(queueWaitMs));
+        .register(registry).record(Duration.ofMillis(queueWaitMs));
 
     boolean produced = local.hasProduced(job.jobId());
     Optional<JobStatus> known = statuses.get(job.jobId());

@@ -129,10 +129,13 @@ final class OutcomePublisher {
       local.ended(f.job().jobId(), f.ticket());
       Job job = f.job();
       if (!result.equals("abandoned")) {
-        Timer.builder("inference.request.duration")
-            .tags("task", job.task().wireName(), "model", job.modelId(), "status", result)
-            .publishPercentileHistogram().register(registry)
-            .record(System.nanoTime() - f.startNanos(), TimeUnit.NANOSECONDS);
+        // With the job's span current, so the sample's exemplar is this job's trace.
+        try (Scope current = f.process().makeCurrent()) {
+          Timer.builder("inference.request.duration")
+              .tags("task", job.task().wireName(), "model", job.modelId(), "status", result)
+              .register(registry)
+              .record(System.nanoTime() - f.startNanos(), TimeUnit.NANOSECONDS);
+        }
         count(job, result);
       }
       f.process().setAttribute("job.outcome", result);

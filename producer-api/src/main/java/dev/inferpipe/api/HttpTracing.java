@@ -113,7 +113,6 @@ final class HttpTracing {
 
   private void time(String method, String route, int status, long startNanos) {
     Timer.builder("http.server.requests")
-        .description("HTTP requests served by producer-api")
         .tags(List.of(
             io.micrometer.core.instrument.Tag.of("method", method),
             io.micrometer.core.instrument.Tag.of("route", route),

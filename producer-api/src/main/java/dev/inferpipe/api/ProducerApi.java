@@ -13,6 +13,7 @@ import dev.inferpipe.core.model.ModelSource;
 import dev.inferpipe.core.s3.S3Clients;
 import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.telemetry.SpanStore;
+import dev.inferpipe.core.telemetry.Scrape;
 import dev.inferpipe.core.telemetry.Telemetry;
 import io.javalin.Javalin;
 import java.security.SecureRandom;
@@ -81,6 +82,9 @@ public final class ProducerApi implements AutoCloseable {
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry(),
         routes::admit, settings.continuesClientTrace());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);
+    io.micrometer.core.instrument.Gauge.builder("inference.worker.ready", () ->
+            store.isCaughtUp() && store.isHealthy() && kafkaHealth.isReachable() ? 1 : 0)
+        .strongReference(true).register(telemetry.meterRegistry());
 
     ConsoleAssets console = new ConsoleAssets(settings.traceUrlTemplate());
     Javalin server = Javalin.create(config -> {
@@ -104,8 +108,10 @@ public final class ProducerApi implements AutoCloseable {
         ApiResponses.json(ctx, caughtUp && kafkaUp ? 200 : 503, Map.of(
             "ready", caughtUp && kafkaUp, "kafka", kafkaUp, "status_store_caught_up", caughtUp));
       });
-      config.routes.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-          .result(telemetry.scrape()));
+      config.routes.get("/metrics", ctx -> {
+        Scrape scrape = telemetry.scrape(ctx.header("Accept"));
+        ctx.contentType(scrape.contentType()).result(scrape.body());
+      });
       config.routes.get("/console", console::page);
       config.routes.get("/console/", console::page);
       config.routes.get("/console/jobs/{id}", console::page);

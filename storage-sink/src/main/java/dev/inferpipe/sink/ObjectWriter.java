@@ -26,6 +26,7 @@ final class ObjectWriter {
   private final Timer putLatency;
   private final Counter putBytes;
   private final Counter putFailures;
+  private final Counter putRetries;
   /** Runs all but one of {@link #putAll}'s objects, so they are written side by side. */
   private final java.util.concurrent.ExecutorService parallel =
       java.util.concurrent.Executors.newCachedThreadPool(runnable -> {
@@ -42,10 +43,11 @@ final class ObjectWriter {
     this.tracer = tracer;
     this.backoff = backoff;
     this.maxAttempts = maxAttempts;
-    this.putLatency = Timer.builder("inference.s3.put").description("S3 PutObject latency")
-        .publishPercentileHistogram().register(registry);
+    // Descriptions, units and buckets: MetricCatalog.
+    this.putLatency = Timer.builder("inference.s3.put").register(registry);
     this.putBytes = Counter.builder("inference.s3.put.bytes").register(registry);
     this.putFailures = Counter.builder("inference.s3.put.failures").register(registry);
+    this.putRetries = Counter.builder("inference.s3.put.retries").register(registry);
   }
 
   /**
@@ -121,6 +123,7 @@ final class ObjectWriter {
         span.end();
       }
       if (attempt < maxAttempts) {
+        putRetries.increment();
         Duration wait = backoff.delay(attempt);
         Thread.sleep(wait.toMillis());
       }

@@ -31,11 +31,19 @@ final class BatchCalls {
     registry.gauge("inference.batch.waiting.jobs", waitingJobs);
   }
 
+  /**
+   * Records a batched call's time with {@code span} current, so the histogram's exemplar points
+   * at a trace that took part in it (the first row's).
+   */
+  static void record(Timer timer, long nanos, Span span) {
+    try (io.opentelemetry.context.Scope ignored = span.makeCurrent()) {
+      timer.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
   /** Time from admission until a job's row joins a batch of {@code modelId}. */
   Timer joinWait(String modelId) {
-    return Timer.builder("inference.batch.join.wait")
-        .description("time from admission until the job's row joins a batch")
-        .tag("model", modelId).publishPercentileHistogram().register(registry);
+    return Timer.builder("inference.batch.join.wait").tag("model", modelId).register(registry);
   }
 
 
@@ -44,10 +52,7 @@ final class BatchCalls {
    * trace linked to every member's job span; {@code batch.id} names that trace.
    */
   Call call(String component, String modelId, List<BatchJob> members) {
-    DistributionSummary.builder("inference.batch.size")
-        .description("rows per model call").baseUnit("rows")
-        .tags("model", modelId, "call", component)
-        .serviceLevelObjectives(1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
+    DistributionSummary.builder("inference.batch.size").tags("model", modelId, "call", component)
         .register(registry).record(members.size());
     calls++;
     Span span = null;

@@ -204,7 +204,8 @@ final class DiffusionBatch extends ModelBatch<DiffusionBatch.Member> {
       return failure;
     } finally {
       long nanos = System.nanoTime() - start;
-      txt2img.stepTimer(modelId, rows.size()).record(nanos, TimeUnit.NANOSECONDS);
+      BatchCalls.record(txt2img.stepTimer(modelId, rows.size()), nanos,
+          spans.isEmpty() ? rows.get(0).sample() : spans.get(0));
       spans.forEach(Span::end);
       if (calls.stepTelemetry == StepTelemetry.EVENTS) {
         for (int i = 0; i < rows.size(); i++) {

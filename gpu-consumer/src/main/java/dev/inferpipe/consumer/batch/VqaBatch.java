@@ -202,7 +202,8 @@ final class VqaBatch extends ModelBatch<VqaBatch.VqaMember> {
       return Txt2ImgPipeline.classify(e);
     } finally {
       long nanos = System.nanoTime() - start;
-      vqa.stepTimer(modelId, rows.size()).record(nanos, TimeUnit.NANOSECONDS);
+      BatchCalls.record(vqa.stepTimer(modelId, rows.size()), nanos,
+          spans.isEmpty() ? rows.get(0).generate() : spans.get(0));
       spans.forEach(Span::end);
       if (calls.stepTelemetry == StepTelemetry.EVENTS) {
         for (VqaMember member : rows) {

@@ -173,9 +173,8 @@ public final class Txt2ImgPipeline {
   /** Time per sampling step, by the number of rows the step's model call ran. */
   public Timer stepTimer(String modelId, int batchSize) {
     return Timer.builder("inference.sampling.step")
-        .description("time per sampling / generate step")
         .tags("task", "txt2img", "model", modelId, "batch_size", Integer.toString(batchSize))
-        .publishPercentileHistogram().register(registry);
+        .register(registry);
   }
 
   /**

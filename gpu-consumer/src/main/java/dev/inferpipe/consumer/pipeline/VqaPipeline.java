@@ -273,9 +273,8 @@ public final class VqaPipeline {
   /** Time per generate step, by the number of rows the step's decoder call ran. */
   public Timer stepTimer(String modelId, int batchSize) {
     return Timer.builder("inference.sampling.step")
-        .description("time per sampling / generate step")
         .tags("task", "vqa", "model", modelId, "batch_size", Integer.toString(batchSize))
-        .publishPercentileHistogram().register(registry);
+        .register(registry);
   }
 
   private byte[] imageBytes(VqaInput input, String tenant) {

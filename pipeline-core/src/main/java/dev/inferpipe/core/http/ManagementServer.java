@@ -3,7 +3,9 @@ package dev.inferpipe.core.http;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.inferpipe.core.job.JobCodec;
+import dev.inferpipe.core.telemetry.Scrape;
 import dev.inferpipe.core.telemetry.Telemetry;
+import io.micrometer.core.instrument.Gauge;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -16,13 +18,13 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * The management port of a worker service: {@code /metrics} (Prometheus text), {@code /healthz}
+ * The management port of a worker service: {@code /metrics} (Prometheus text, or OpenMetrics
+ * with exemplars when asked for; also {@code inference_worker_ready}, the readiness answer), {@code /healthz}
  * (liveness: 503 once a loop the service cannot live without has died, so Kubernetes restarts
  * the pod) and {@code /readyz} (the service says it can take work). The JDK's HTTP
  * server is enough for three fixed endpoints and adds no dependency.
  */
 public final class ManagementServer implements AutoCloseable {
-  private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
   private final HttpServer server;
 
   private ManagementServer(HttpServer server) {
@@ -43,8 +45,13 @@ public final class ManagementServer implements AutoCloseable {
       BooleanSupplier alive, Supplier<Map<String, String>> problems) {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(port), 0);
-      server.createContext("/metrics",
-          exchange -> respond(exchange, 200, PROMETHEUS_TEXT, telemetry.scrape()));
+      server.createContext("/metrics", exchange -> {
+        Scrape scrape = telemetry.scrape(exchange.getRequestHeaders().getFirst("Accept"));
+        respond(exchange, 200, scrape.contentType(), scrape.body());
+      });
+      Gauge.builder("inference.worker.ready",
+              () -> ready.getAsBoolean() && problems.get().isEmpty() ? 1 : 0)
+          .strongReference(true).register(telemetry.meterRegistry());
       server.createContext("/healthz", exchange -> {
         boolean isAlive = alive.getAsBoolean();
         respond(exchange, isAlive ? 200 : 503, "application/json",

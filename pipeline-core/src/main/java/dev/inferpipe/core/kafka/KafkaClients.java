@@ -91,6 +91,11 @@ public final class KafkaClients implements AutoCloseable {
     return Admin.create(props);
   }
 
+  /** The service's registry, for meters of the Kafka-backed parts (the status table). */
+  MeterRegistry registry() {
+    return registry;
+  }
+
   private KafkaClientMetrics bind(KafkaClientMetrics metrics) {
     metrics.bindTo(registry);
     boundMetrics.add(metrics);

@@ -92,6 +92,9 @@ public final class StatusTable implements AutoCloseable {
   private volatile boolean healthy = true;
   private volatile boolean started;
   private volatile Optional<Duration> retention = Optional.empty();
+  private final io.micrometer.core.instrument.Gauge stalenessGauge;
+  /** When (nanoTime) the reader last heard from the broker: fetched records or end offsets. */
+  private volatile long reachedNanos = System.nanoTime();
 
   public StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
     this(service, kafka, topic, codec, Duration.ofMinutes(1));
@@ -109,6 +112,17 @@ public final class StatusTable implements AutoCloseable {
         ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000));
     this.thread = new Thread(this::run, service + "-status-table");
     thread.setDaemon(true);
+    this.stalenessGauge = io.micrometer.core.instrument.Gauge.builder(
+        "inference.status.table.staleness", this, table -> table.staleness().toNanos() / 1e9)
+        .register(kafka.registry());
+  }
+
+  /**
+   * How long since the reader last heard from the broker. A healthy table probes every
+   * {@link #PROBE_EVERY}, so this stays under ~10 s; more means statuses may be frozen.
+   */
+  public Duration staleness() {
+    return Duration.ofNanos(System.nanoTime() - reachedNanos);
   }
 
   public void start() {
@@ -277,9 +291,14 @@ public final class StatusTable implements AutoCloseable {
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
+            reachedNanos = System.nanoTime();
             assigned = true;
           }
-          for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+          var records = consumer.poll(Duration.ofMillis(200));
+          if (!records.isEmpty()) {
+            reachedNanos = System.nanoTime();
+          }
+          for (ConsumerRecord<String, byte[]> record : records) {
             apply(record);
           }
           long now = System.nanoTime();
@@ -293,6 +312,7 @@ public final class StatusTable implements AutoCloseable {
           if (System.nanoTime() > nextProbe) {
             nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
             consumer.endOffsets(consumer.assignment(), PROBE_EVERY); // throws when unreachable
+            reachedNanos = System.nanoTime();
           }
           if (System.nanoTime() > nextEviction) {
             evictExpired();
@@ -448,6 +468,7 @@ public final class StatusTable implements AutoCloseable {
 
   @Override
   public void close() {
+    kafka.registry().remove(stalenessGauge); // a table opened later reports its own
     running.set(false);
     if (thread.isAlive()) {
       consumer.wakeup();

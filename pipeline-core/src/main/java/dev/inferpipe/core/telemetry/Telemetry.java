@@ -1,5 +1,6 @@
 package dev.inferpipe.core.telemetry;
 
+import io.micrometer.core.instrument.Clock;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -9,6 +10,7 @@ import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import java.util.concurrent.TimeUnit;
@@ -29,8 +31,9 @@ public final class Telemetry implements AutoCloseable {
     this.serviceName = serviceName;
     this.instanceId = instanceId;
     this.sdk = sdk;
-    this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    meterRegistry.config().commonTags("service", serviceName);
+    this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,
+        new PrometheusRegistry(), Clock.SYSTEM, new ExemplarSpans());
+    meterRegistry.config().commonTags("service", serviceName).meterFilter(MetricCatalog.filter());
     new ClassLoaderMetrics().bindTo(meterRegistry);
     new JvmMemoryMetrics().bindTo(meterRegistry);
     new JvmThreadMetrics().bindTo(meterRegistry);
@@ -65,9 +68,46 @@ public final class Telemetry implements AutoCloseable {
     return meterRegistry;
   }
 
-  /** Prometheus text exposition of every meter. */
+  /** Prometheus text exposition (format 0.0.4) of every meter. */
   public String scrape() {
-    return meterRegistry.scrape();
+    return meterRegistry.scrape(Scrape.PROMETHEUS_TEXT);
+  }
+
+  /**
+   * Every meter in the format the {@code Accept} header asks for: OpenMetrics (which carries
+   * exemplars) when it names {@code application/openmetrics-text}, as Prometheus does, else
+   * the Prometheus text format.
+   */
+  public Scrape scrape(String accept) {
+    String type = accept != null && accept.contains("application/openmetrics-text")
+        ? Scrape.OPENMETRICS_TEXT : Scrape.PROMETHEUS_TEXT;
+    String body = meterRegistry.scrape(type);
+    return new Scrape(type, type.equals(Scrape.OPENMETRICS_TEXT) ? withoutCountExemplars(body) : body);
+  }
+
+  /**
+   * Micrometer puts exemplars on histogram {@code _count} lines too; Prometheus before 2.43
+   * (Debian 12 ships 2.42) then drops the whole scrape ("does not support exemplars"). The
+   * bucket lines carry the same traces, so the {@code _count} ones are cut.
+   */
+  static String withoutCountExemplars(String openMetrics) {
+    StringBuilder out = new StringBuilder(openMetrics.length());
+    int start = 0;
+    while (start < openMetrics.length()) {
+      int end = openMetrics.indexOf('\n', start);
+      end = end < 0 ? openMetrics.length() : end + 1;
+      String line = openMetrics.substring(start, end);
+      int exemplar = line.indexOf(" # {");
+      int name = line.indexOf('{');
+      int nameEnd = name < 0 || name > line.indexOf(' ') ? line.indexOf(' ') : name;
+      if (exemplar > 0 && nameEnd > 0 && line.startsWith("_count", nameEnd - "_count".length())) {
+        out.append(line, 0, exemplar).append('\n');
+      } else {
+        out.append(line);
+      }
+      start = end;
+    }
+    return out.toString();
   }
 
   /** Flushes pending spans, then stops exporters; safe to call twice. */

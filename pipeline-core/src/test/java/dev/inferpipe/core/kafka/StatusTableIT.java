@@ -94,8 +94,9 @@ class StatusTableIT {
     try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start();
         Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, topics, 2, (short) 1);
+      SimpleMeterRegistry registry = new SimpleMeterRegistry();
       KafkaClients clients = new KafkaClients(KafkaSettings.plaintext(kafka.bootstrapServers()),
-          "status-test", OpenTelemetry.noop(), new SimpleMeterRegistry());
+          "status-test", OpenTelemetry.noop(), registry);
       Instant now = Instant.now();
       try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(
               Map.of("bootstrap.servers", kafka.bootstrapServers()), new StringSerializer(),
@@ -140,12 +141,27 @@ class StatusTableIT {
         }
         assertThat(watching.isHealthy()).as("unhealthy while the broker is down").isFalse();
         assertThat(watching.isAlive()).as("still retrying, not dead").isTrue();
+        // The staleness gauge (the StatusTableStale alert) counts the time without the broker.
+        deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (watching.staleness().compareTo(StatusTable.PROBE_EVERY.multipliedBy(2)) < 0
+            && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+        }
+        assertThat(registry.get("inference.status.table.staleness").gauge().value())
+            .isGreaterThanOrEqualTo(2.0 * StatusTable.PROBE_EVERY.toSeconds());
         kafka.start();
         deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!watching.isHealthy() && System.nanoTime() < deadline) {
           Thread.sleep(100);
         }
         assertThat(watching.isHealthy()).as("healthy again").isTrue();
+        deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (watching.staleness().compareTo(Duration.ofSeconds(6)) > 0
+            && System.nanoTime() < deadline) {
+          Thread.sleep(100);
+        }
+        assertThat(registry.get("inference.status.table.staleness").gauge().value())
+            .as("fresh again once the broker answers").isLessThan(6);
       }
       // A replica that starts afterwards reads the same verdicts from the topic.
       try (StatusTable fresh = new StatusTable("test", clients, topics.status(), codec)) {
