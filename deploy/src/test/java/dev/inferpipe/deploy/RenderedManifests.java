@@ -4,6 +4,7 @@ import com.google.gson.Gson;
 import com.google.gson.JsonElement;
 import com.marcnuri.helm.Helm;
 import io.kubernetes.client.openapi.JSON;
+import io.kubernetes.client.openapi.models.V1ConfigMap;
 import io.kubernetes.client.openapi.models.V1Deployment;
 import io.kubernetes.client.openapi.models.V1Ingress;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
@@ -27,7 +28,7 @@ import org.yaml.snakeyaml.Yaml;
  */
 final class RenderedManifests {
   /** Kinds the chart may render that are not in client-java (CRDs), checked by hand instead. */
-  static final List<String> CUSTOM_KINDS = List.of("ScaledObject", "ServiceMonitor");
+  static final List<String> CUSTOM_KINDS = List.of("ScaledObject", "ServiceMonitor", "PrometheusRule");
 
   private static final Gson GSON = new JSON().getGson();
 
@@ -66,6 +67,7 @@ final class RenderedManifests {
       case "Ingress" -> V1Ingress.validateJsonElement(element);
       case "NetworkPolicy" -> V1NetworkPolicy.validateJsonElement(element);
       case "Secret" -> V1Secret.validateJsonElement(element);
+      case "ConfigMap" -> V1ConfigMap.validateJsonElement(element);
       default -> {
         if (!CUSTOM_KINDS.contains(kind)) {
           throw new IllegalArgumentException("unexpected kind " + kind);
@@ -82,6 +84,7 @@ final class RenderedManifests {
       case "HorizontalPodAutoscaler" -> V2HorizontalPodAutoscaler.class;
       case "Ingress" -> V1Ingress.class;
       case "NetworkPolicy" -> V1NetworkPolicy.class;
+      case "ConfigMap" -> V1ConfigMap.class;
       default -> V1Secret.class;
     });
   }

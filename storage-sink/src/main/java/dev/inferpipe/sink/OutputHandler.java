@@ -77,6 +77,7 @@ final class OutputHandler {
     this.openTelemetry = openTelemetry;
     this.tracer = openTelemetry.getTracer("dev.inferpipe.sink");
     this.registry = registry;
+    registry.counter("inference.sink.duplicates"); // from 0, so rate() sees the first one
     this.sender = sender;
     this.writer = writer;
     this.s3 = s3;

@@ -39,7 +39,28 @@ public final class KafkaClients implements AutoCloseable {
   private final String clientIdPrefix;
   private final KafkaTelemetry telemetry;
   private final MeterRegistry registry;
-  private final List<KafkaClientMetrics> boundMetrics = new CopyOnWriteArrayList<>();
+  private final List<Binder> boundMetrics = new CopyOnWriteArrayList<>();
+  /**
+   * How often a client's binder looks for new Kafka metrics. Per-partition ones (records-lag of
+   * each assigned partition) exist only after assignment; Micrometer's default looks every 60 s.
+   */
+  static final java.time.Duration METRICS_REFRESH = java.time.Duration.ofSeconds(10);
+
+  /** A client's metrics binder and the thread that refreshes it; closing stops both. */
+  private record Binder(KafkaClientMetrics metrics, java.util.concurrent.ScheduledExecutorService refresh) {
+    void close() {
+      metrics.close();
+      refresh.shutdownNow();
+    }
+  }
+
+  private static java.util.concurrent.ScheduledExecutorService refreshThread() {
+    return java.util.concurrent.Executors.newSingleThreadScheduledExecutor(runnable -> {
+      Thread thread = new Thread(runnable, "micrometer-kafka-metrics");
+      thread.setDaemon(true);
+      return thread;
+    });
+  }
 
   public KafkaClients(
       KafkaSettings settings, String clientIdPrefix, OpenTelemetry openTelemetry,
@@ -64,8 +85,9 @@ public final class KafkaClients implements AutoCloseable {
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.putAll(overrides);
     Producer<String, byte[]> producer = new KafkaProducer<>(props);
-    KafkaClientMetrics metrics =
-        bind(new KafkaClientMetrics(producer, List.of(Tag.of("client", name))));
+    var refresh = refreshThread();
+    Binder metrics = bind(new Binder(new KafkaClientMetrics(producer,
+        List.of(Tag.of("client", name)), refresh, METRICS_REFRESH), refresh));
     return unbindingOnClose(Producer.class, telemetry.wrap(producer), metrics);
   }
 
@@ -79,8 +101,9 @@ public final class KafkaClients implements AutoCloseable {
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.putAll(overrides);
     Consumer<String, byte[]> consumer = new KafkaConsumer<>(props);
-    KafkaClientMetrics metrics =
-        bind(new KafkaClientMetrics(consumer, List.of(Tag.of("client", name))));
+    var refresh = refreshThread();
+    Binder metrics = bind(new Binder(new KafkaClientMetrics(consumer,
+        List.of(Tag.of("client", name)), refresh, METRICS_REFRESH), refresh));
     return unbindingOnClose(Consumer.class, consumer, metrics);
   }
 
@@ -96,8 +119,8 @@ public final class KafkaClients implements AutoCloseable {
     return registry;
   }
 
-  private KafkaClientMetrics bind(KafkaClientMetrics metrics) {
-    metrics.bindTo(registry);
+  private Binder bind(Binder metrics) {
+    metrics.metrics().bindTo(registry);
     boundMetrics.add(metrics);
     return metrics;
   }
@@ -109,7 +132,7 @@ public final class KafkaClients implements AutoCloseable {
    * thread and its meters behind per attempt until the service stops.
    */
   @SuppressWarnings("unchecked")
-  private <T> T unbindingOnClose(Class<? super T> type, T client, KafkaClientMetrics metrics) {
+  private <T> T unbindingOnClose(Class<? super T> type, T client, Binder metrics) {
     InvocationHandler handler = (proxy, method, args) -> {
       if (method.getDeclaringClass() == Object.class) {
         return switch (method.getName()) {
@@ -135,7 +158,7 @@ public final class KafkaClients implements AutoCloseable {
   /** Unbinds the metrics of clients not closed yet; the clients are closed by their owners. */
   @Override
   public void close() {
-    boundMetrics.forEach(KafkaClientMetrics::close);
+    boundMetrics.forEach(Binder::close);
     boundMetrics.clear();
   }
 }
