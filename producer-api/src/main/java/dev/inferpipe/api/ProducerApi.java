@@ -82,8 +82,9 @@ public final class ProducerApi implements AutoCloseable {
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry(),
         routes::admit, settings.continuesClientTrace());
     telemetry.meterRegistry().gauge("inference.status.store.jobs", store, StatusTable::size);
+    java.util.function.BooleanSupplier storeReady = () -> store.isCaughtUp() && store.isHealthy();
     io.micrometer.core.instrument.Gauge.builder("inference.worker.ready", () ->
-            store.isCaughtUp() && store.isHealthy() && kafkaHealth.isReachable() ? 1 : 0)
+            storeReady.getAsBoolean() && kafkaHealth.isReachable() ? 1 : 0)
         .strongReference(true).register(telemetry.meterRegistry());
 
     ConsoleAssets console = new ConsoleAssets(settings.traceUrlTemplate());
@@ -103,7 +104,7 @@ public final class ProducerApi implements AutoCloseable {
       config.routes.get("/healthz", ctx -> ApiResponses.json(ctx, store.isAlive() ? 200 : 503,
           Map.of("status", store.isAlive() ? "ok" : "status table stopped")));
       config.routes.get("/readyz", ctx -> {
-        boolean caughtUp = store.isCaughtUp() && store.isHealthy();
+        boolean caughtUp = storeReady.getAsBoolean();
         boolean kafkaUp = kafkaHealth.isReachable();
         ApiResponses.json(ctx, caughtUp && kafkaUp ? 200 : 503, Map.of(
             "ready", caughtUp && kafkaUp, "kafka", kafkaUp, "status_store_caught_up", caughtUp));

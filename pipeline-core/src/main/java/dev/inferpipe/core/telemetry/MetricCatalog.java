@@ -8,7 +8,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -129,15 +128,11 @@ public final class MetricCatalog {
         throw new IllegalStateException("meter listed twice: " + entry.name());
       }
     }
-    return Map.copyOf(byName);
+    return java.util.Collections.unmodifiableMap(byName); // in the order listed
   }
 
   public static List<Entry> entries() {
     return List.copyOf(ENTRIES.values());
-  }
-
-  public static Optional<Entry> find(String meterName) {
-    return Optional.ofNullable(ENTRIES.get(meterName));
   }
 
   /**

@@ -68,11 +68,6 @@ public final class Telemetry implements AutoCloseable {
     return meterRegistry;
   }
 
-  /** Prometheus text exposition (format 0.0.4) of every meter. */
-  public String scrape() {
-    return meterRegistry.scrape(Scrape.PROMETHEUS_TEXT);
-  }
-
   /**
    * Every meter in the format the {@code Accept} header asks for: OpenMetrics (which carries
    * exemplars) when it names {@code application/openmetrics-text}, as Prometheus does, else

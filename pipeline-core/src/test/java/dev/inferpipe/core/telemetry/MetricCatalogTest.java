@@ -51,7 +51,7 @@ class MetricCatalogTest {
           .record(Duration.ofSeconds(2));
       DistributionSummary.builder("inference.batch.size").tags("model", "m", "call", "unet")
           .register(telemetry.meterRegistry()).record(3);
-      String scrape = telemetry.scrape();
+      String scrape = telemetry.scrape(null).body();
 
       assertThat(bucketBounds(scrape, "inference_queue_wait_seconds")).containsExactly("0.01",
           "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "10.0", "30.0", "60.0", "300.0",
@@ -80,7 +80,7 @@ class MetricCatalogTest {
       Consumer<String, byte[]> consumer = clients.consumer("requests", Map.of());
       telemetry.meterRegistry().counter("inference.dlq.records", "code", "INVALID_JSON").increment();
       telemetry.meterRegistry().gauge("inference.partitions.paused", 0);
-      String scrape = telemetry.scrape();
+      String scrape = telemetry.scrape(null).body();
       Matcher help = HELP.matcher(scrape);
       int families = 0;
       while (help.find()) {
