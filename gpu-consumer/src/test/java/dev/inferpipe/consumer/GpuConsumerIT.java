@@ -109,7 +109,8 @@ class GpuConsumerIT {
 
   @Test
   void withDirectPublishingOffOnlyTheApisSignedRecordsRun() throws Exception {
-    Topics closed = new Topics("closed.requests", "closed.outputs", topics.status(), "closed.dlq");
+    Topics closed = new Topics("closed.requests", "closed.outputs", topics.status(), "closed.dlq",
+        topics.webhooks());
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       TopicProvisioner.ensureTopics(admin, closed, 1, (short) 1);
     }

@@ -1,6 +1,7 @@
 package dev.inferpipe.local;
 
 import dev.inferpipe.core.config.DeploymentKeys;
+import dev.inferpipe.core.webhook.WebhookSettings;
 import java.io.IOException;
 import java.io.Reader;
 import java.io.UncheckedIOException;
@@ -13,9 +14,9 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * The local stack's deployment keys, made once and kept in its data directory (owner-only), so a
- * restarted stack still verifies the records it signed before and its prompt hashes stay stable.
- * Keys given in the environment win.
+ * The local stack's deployment keys and webhook secret, made once and kept in its data directory
+ * (owner-only), so a restarted stack still verifies the records it signed before, its prompt
+ * hashes stay stable and receivers keep their secret. Keys given in the environment win.
  */
 final class LocalKeys {
   private LocalKeys() {}
@@ -28,9 +29,16 @@ final class LocalKeys {
           keys.load(in);
         }
       }
-      if (keys.getProperty(DeploymentKeys.SIGNING_KEY_ENV) == null
-          || keys.getProperty(DeploymentKeys.HASH_KEY_ENV) == null) {
-        keys.putAll(DeploymentKeys.randomEnv());
+      boolean missingDeploymentKeys = keys.getProperty(DeploymentKeys.SIGNING_KEY_ENV) == null
+          || keys.getProperty(DeploymentKeys.HASH_KEY_ENV) == null;
+      if (missingDeploymentKeys || keys.getProperty(WebhookSettings.SECRET_ENV) == null) {
+        if (missingDeploymentKeys) {
+          keys.putAll(DeploymentKeys.randomEnv());
+        }
+        // Hex, so it can be pasted into a receiver's config as it is.
+        byte[] secret = new byte[32];
+        new java.security.SecureRandom().nextBytes(secret);
+        keys.putIfAbsent(WebhookSettings.SECRET_ENV, java.util.HexFormat.of().formatHex(secret));
         Files.createDirectories(file.getParent());
         Files.deleteIfExists(file);
         Files.createFile(file);
@@ -46,6 +54,7 @@ final class LocalKeys {
       Map<String, String> env = new HashMap<>();
       env.put(DeploymentKeys.SIGNING_KEY_ENV, keys.getProperty(DeploymentKeys.SIGNING_KEY_ENV));
       env.put(DeploymentKeys.HASH_KEY_ENV, keys.getProperty(DeploymentKeys.HASH_KEY_ENV));
+      env.put(WebhookSettings.SECRET_ENV, keys.getProperty(WebhookSettings.SECRET_ENV));
       return env;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read or write the local keys in " + file, e);

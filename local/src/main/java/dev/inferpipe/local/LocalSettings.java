@@ -9,7 +9,7 @@ import java.nio.file.Path;
  * @param tracesKept traces the local span store keeps for the waterfall and the trace endpoint
  */
 record LocalSettings(Path dataDir, int kafkaPort, int s3Port, int apiPort, int consumerPort,
-    int sinkPort, String bucket, int tracesKept) {
+    int sinkPort, int notifierPort, String bucket, int tracesKept) {
   static final String DATA_DIR_ENV = "INFERPIPE_DATA_DIR";
   static final String KAFKA_PORT_ENV = "INFERPIPE_LOCAL_KAFKA_PORT";
   static final String S3_PORT_ENV = "INFERPIPE_LOCAL_S3_PORT";
@@ -23,6 +23,7 @@ record LocalSettings(Path dataDir, int kafkaPort, int s3Port, int apiPort, int c
         env.integer("INFERPIPE_API_PORT", 8080),
         env.integer("INFERPIPE_CONSUMER_MANAGEMENT_PORT", 9464),
         env.integer("INFERPIPE_SINK_MANAGEMENT_PORT", 9465),
+        env.integer("INFERPIPE_NOTIFIER_MANAGEMENT_PORT", 9466),
         env.string("INFERPIPE_S3_BUCKET", "inferpipe-outputs"),
         env.integer(TRACES_KEPT_ENV, 5_000));
   }

@@ -3,6 +3,8 @@ package dev.inferpipe.local;
 import dev.inferpipe.api.ProducerApi;
 import dev.inferpipe.consumer.GpuConsumer;
 import dev.inferpipe.sink.StorageSink;
+import dev.inferpipe.notifier.WebhookNotifier;
+import dev.inferpipe.core.webhook.WebhookSettings;
 import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
@@ -34,6 +36,7 @@ public final class LocalStack implements AutoCloseable {
   private ProducerApi api;
   private GpuConsumer consumer;
   private StorageSink sink;
+  private WebhookNotifier notifier;
 
   LocalStack(LocalSettings settings) {
     this.settings = settings;
@@ -68,6 +71,24 @@ public final class LocalStack implements AutoCloseable {
     started.push(consumer);
     sink = StorageSink.start(serviceEnv, telemetry(StorageSink.SERVICE_NAME, serviceEnv));
     started.push(sink);
+    notifier = WebhookNotifier.start(serviceEnv,
+        telemetry(WebhookNotifier.SERVICE_NAME, serviceEnv));
+    started.push(notifier);
+  }
+
+  /**
+   * What a test stack needs: its data in {@code dataDir}, every port chosen by the system (so
+   * stacks never collide), nothing else set. Callers add what they test.
+   */
+  public static Map<String, String> ephemeralEnv(java.nio.file.Path dataDir) {
+    return Map.of(
+        "INFERPIPE_DATA_DIR", dataDir.toString(),
+        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
+        "INFERPIPE_LOCAL_S3_PORT", "0",
+        "INFERPIPE_API_PORT", "0",
+        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
+        "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
+        "INFERPIPE_NOTIFIER_MANAGEMENT_PORT", "0");
   }
 
   private Telemetry telemetry(String service, Env env) {
@@ -92,9 +113,19 @@ public final class LocalStack implements AutoCloseable {
     wiring.put("INFERPIPE_API_PORT", Integer.toString(settings.apiPort()));
     wiring.put("INFERPIPE_CONSUMER_MANAGEMENT_PORT", Integer.toString(settings.consumerPort()));
     wiring.put("INFERPIPE_SINK_MANAGEMENT_PORT", Integer.toString(settings.sinkPort()));
+    wiring.put("INFERPIPE_NOTIFIER_MANAGEMENT_PORT", Integer.toString(settings.notifierPort()));
+    // Local webhooks may go to a receiver on this machine (http to loopback); nowhere private.
+    wiring.put(WebhookSettings.ALLOW_LOOPBACK_ENV,
+        env.string(WebhookSettings.ALLOW_LOOPBACK_ENV, "true"));
     if (env.get(DeploymentKeys.SIGNING_KEY_ENV).isEmpty()
-        || env.get(DeploymentKeys.HASH_KEY_ENV).isEmpty()) {
-      wiring.putAll(LocalKeys.loadOrCreate(settings.dataDir().resolve("keys.properties")));
+        || env.get(DeploymentKeys.HASH_KEY_ENV).isEmpty()
+        || env.get(WebhookSettings.SECRET_ENV).isEmpty()) {
+      Map<String, String> keys = LocalKeys.loadOrCreate(settings.dataDir().resolve("keys.properties"));
+      keys.forEach((name, value) -> {
+        if (env.get(name).isEmpty()) {
+          wiring.put(name, value);
+        }
+      });
     }
     return env.with(wiring);
   }
@@ -109,6 +140,10 @@ public final class LocalStack implements AutoCloseable {
 
   public String sinkManagementUrl() {
     return "http://localhost:" + sink.managementPort();
+  }
+
+  public String notifierManagementUrl() {
+    return "http://localhost:" + notifier.managementPort();
   }
 
   /** True once the consumer has loaded its models and polls for jobs. */

@@ -17,7 +17,7 @@ import java.util.Set;
 /**
  * The API keys of a deployment, read from a JSON file (a mounted Kubernetes Secret in the chart):
  * {@code {"keys": [{"id", "tenant", "sha256", "disabled", "rate_per_second", "burst",
- * "max_queued"}]}}. Keys are compared by hash in constant time; the file never holds a key.
+ * "max_queued", "webhook": {"secret", "allowed_hosts", "default_url"}}]}}. Keys are compared by hash in constant time; the file never holds a key.
  */
 final class ApiKeys {
   record File(List<ApiKey> keys) {}
@@ -64,6 +64,10 @@ final class ApiKeys {
         if (key.sha256() == null || !key.sha256().matches("[0-9a-f]{64}")) {
           throw new IllegalStateException("API key '" + key.id() + "' in " + file
               + " needs sha256: 64 lowercase hex characters");
+        }
+        if (key.webhook() != null && key.webhook().problem() != null) {
+          throw new IllegalStateException("API key '" + key.id() + "' in " + file + ": "
+              + key.webhook().problem());
         }
       }
       return new ApiKeys(parsed.keys());

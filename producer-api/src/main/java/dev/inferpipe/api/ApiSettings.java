@@ -6,6 +6,7 @@ import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.model.ModelSource;
+import dev.inferpipe.core.webhook.WebhookSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -23,6 +24,7 @@ import java.util.Optional;
  * @param modelUri where model cards are read ({@code classpath:models/}, a directory or
  *     {@code s3://bucket/prefix/})
  * @param keys the record-signing and hashing keys
+ * @param webhooks the deployment's webhook secret and allow-list (for jobs no API key owns)
  */
 public record ApiSettings(
     int port,
@@ -34,6 +36,7 @@ public record ApiSettings(
     String traceContext,
     String traceUrlTemplate,
     DeploymentKeys keys,
+    WebhookSettings webhooks,
     KafkaSettings kafka,
     Topics topics,
     S3Settings s3) {
@@ -63,6 +66,7 @@ public record ApiSettings(
         traceContext(env.string(TRACE_CONTEXT_ENV, "auto")),
         env.string(TRACE_URL_TEMPLATE_ENV, ""),
         DeploymentKeys.from(env),
+        WebhookSettings.from(env),
         KafkaSettings.from(env),
         Topics.from(env),
         S3Settings.from(env));

@@ -7,6 +7,7 @@ import dev.inferpipe.core.job.InvalidJobException;
 import dev.inferpipe.core.job.JobId;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
+import dev.inferpipe.core.webhook.DeliveryTable;
 import dev.inferpipe.core.s3.S3Uri;
 import dev.inferpipe.core.telemetry.SpanStore;
 import dev.inferpipe.core.telemetry.SpanView;
@@ -32,6 +33,7 @@ final class JobRoutes {
   private final Optional<SpanStore> spanStore;
   private final Optional<ApiKeys> keys;
   private final RateLimiter limiter;
+  private final DeliveryTable deliveries;
 
   /** Who is calling: the key, or empty when the API runs without keys (local default). */
   record Caller(Optional<ApiKey> key) {
@@ -42,7 +44,8 @@ final class JobRoutes {
 
   JobRoutes(JobSubmitter submitter, StatusTable store, ResultLinks links, long maxBodyBytes,
       MeterRegistry registry, Optional<SpanStore> spanStore, Optional<ApiKeys> keys,
-      RateLimiter limiter) {
+      RateLimiter limiter, DeliveryTable deliveries) {
+    this.deliveries = deliveries;
     this.submitter = submitter;
     this.store = store;
     this.links = links;
@@ -132,7 +135,7 @@ final class JobRoutes {
       return;
     }
     try {
-      SubmitResult result = submitter.submit(body, caller.tenant());
+      SubmitResult result = submitter.submit(body, caller.key());
       JobStatus status = result.status();
       count(result.duplicate() ? "duplicate" : "accepted", "");
       ctx.header("Location", statusUrl(status.jobId()));
@@ -200,7 +203,7 @@ final class JobRoutes {
                 : "the job is " + verdict.status() + "; the cancel came too late"));
         return;
       }
-      ApiResponses.json(ctx, 202, verdict);
+      ApiResponses.json(ctx, 202, withDelivery(verdict));
     } catch (PublishFailedException e) {
       ctx.header("Retry-After", "5");
       ApiResponses.error(ctx, 503, ApiError.of(ErrorCode.UNAVAILABLE.name(),
@@ -255,12 +258,13 @@ final class JobRoutes {
     List<JobStatus> mine = store.matching(s -> (caller.key().isEmpty()
         || java.util.Objects.equals(s.tenant(), caller.tenant()))
         && wanted.map(w -> w == s.status()).orElse(true));
-    ApiResponses.json(ctx, 200, JobPage.of(mine, limit, cursor));
+    ApiResponses.json(ctx, 200, JobPage.of(mine.stream().map(this::withDelivery).toList(), limit,
+        cursor));
   }
 
   /** GET /v1/jobs/{id} */
   void status(Context ctx) {
-    find(ctx).ifPresent(status -> ApiResponses.json(ctx, 200, status));
+    find(ctx).ifPresent(status -> ApiResponses.json(ctx, 200, withDelivery(status)));
   }
 
   /** GET /v1/jobs/{id}/result */
@@ -318,6 +322,17 @@ final class JobRoutes {
     }
     ApiResponses.json(ctx, 200, new TraceBody(found.get().jobId(), traceId,
         spans.stream().map(SpanView::of).toList()));
+  }
+
+  /** The job as the API shows it: its webhook with the delivery's progress, once there is one. */
+  private JobStatus withDelivery(JobStatus status) {
+    if (status.webhook() == null) {
+      return status;
+    }
+    return deliveries.get(status.jobId())
+        .map(d -> status.withWebhook(status.webhook().withProgress(d.state(), d.attempts(),
+            d.lastCode(), d.lastError(), d.deliveredAt())))
+        .orElse(status);
   }
 
   record TraceBody(String jobId, String traceId, List<SpanView> spans) {}

@@ -37,11 +37,14 @@ final class JobSubmitter {
   private final S3Settings s3;
   private final Clock clock;
   private final Fingerprints fingerprints;
+  private final WebhookRules webhooks;
   // Check-then-publish of one job_id must not interleave with another submission of that id.
   private final Object submitLock = new Object();
 
   JobSubmitter(JobValidator validator, JobDefaults defaults, JobCodec codec, JobPublisher publisher,
-      StatusTable store, S3Settings s3, Clock clock, Fingerprints fingerprints) {
+      StatusTable store, S3Settings s3, Clock clock, Fingerprints fingerprints,
+      WebhookRules webhooks) {
+    this.webhooks = webhooks;
     this.fingerprints = fingerprints;
     this.validator = validator;
     this.defaults = defaults;
@@ -52,21 +55,24 @@ final class JobSubmitter {
     this.clock = clock;
   }
 
-  /** @param tenant the caller's tenant, or null when the API runs without keys */
-  SubmitResult submit(byte[] body, String tenant)
+  /** @param key the caller's key, or empty when the API runs without keys */
+  SubmitResult submit(byte[] body, Optional<ApiKey> key)
       throws InvalidJobException, JobIdConflictException, PublishFailedException {
     ValidatedJob valid = validator.validate(body);
+    String tenant = key.map(ApiKey::tenant).orElse(null);
+    Job withWebhook = webhooks.apply(valid.job(), key);
     synchronized (submitLock) {
       Optional<SubmitResult> earlier = earlierSubmission(valid, tenant);
       if (earlier.isPresent()) {
         return earlier.get();
       }
-      Job job = defaults.apply(valid.job(), valid.model());
+      Job job = defaults.apply(withWebhook, valid.model());
       Instant now = clock.instant();
       String traceId = Span.current().getSpanContext().isValid()
           ? Span.current().getSpanContext().getTraceId() : null;
       JobStatus queued = JobStatus.queued(
-          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant);
+          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant,
+          key.map(ApiKey::id).orElse(null));
       RecordMetadata where = publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(),
           now.toEpochMilli(), codec.encode(queued), tenant);
       store.put(queued, where);

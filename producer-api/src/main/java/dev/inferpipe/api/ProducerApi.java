@@ -15,6 +15,7 @@ import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.telemetry.SpanStore;
 import dev.inferpipe.core.telemetry.Scrape;
 import dev.inferpipe.core.telemetry.Telemetry;
+import dev.inferpipe.core.webhook.DeliveryTable;
 import io.javalin.Javalin;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -32,13 +33,15 @@ public final class ProducerApi implements AutoCloseable {
 
   private final Javalin server;
   private final StatusTable store;
+  private final DeliveryTable deliveries;
   private final JobPublisher publisher;
   private final ResultLinks links;
   private final Admin admin;
   private final KafkaClients kafka;
 
-  private ProducerApi(Javalin server, StatusTable store, JobPublisher publisher, ResultLinks links,
-      Admin admin, KafkaClients kafka) {
+  private ProducerApi(Javalin server, StatusTable store, DeliveryTable deliveries,
+      JobPublisher publisher, ResultLinks links, Admin admin, KafkaClients kafka) {
+    this.deliveries = deliveries;
     this.server = server;
     this.store = store;
     this.publisher = publisher;
@@ -65,6 +68,8 @@ public final class ProducerApi implements AutoCloseable {
         telemetry.openTelemetry(), telemetry.meterRegistry());
     Admin admin = kafka.admin(Map.of());
     StatusTable store = new StatusTable(SERVICE_NAME, kafka, settings.topics().status(), codec);
+    DeliveryTable deliveries = new DeliveryTable(SERVICE_NAME, kafka, settings.topics().webhooks(),
+        codec);
     JobPublisher publisher = new JobPublisher(kafka, settings.topics(),
         SERVICE_NAME + "-" + telemetry.instanceId(), settings.publishTimeout(),
         new RecordSigner(settings.keys().signingKey()));
@@ -73,11 +78,11 @@ public final class ProducerApi implements AutoCloseable {
         settings.s3().bucket(), settings.s3().presignTtl());
     JobSubmitter submitter = new JobSubmitter(new JobValidator(codec, models, fingerprints),
         new JobDefaults(new SecureRandom()::nextLong), codec, publisher, store, settings.s3(),
-        Clock.systemUTC(), fingerprints);
+        Clock.systemUTC(), fingerprints, new WebhookRules(settings.webhooks()));
     JobRoutes routes = new JobRoutes(submitter, store, links, settings.maxBodyBytes(),
         telemetry.meterRegistry(), spanStore,
         settings.apiKeysFile().map(file -> ApiKeys.load(file, codec)),
-        new RateLimiter(System::nanoTime));
+        new RateLimiter(System::nanoTime), deliveries);
     KafkaHealth kafkaHealth = new KafkaHealth(admin);
     HttpTracing tracing = new HttpTracing(telemetry.openTelemetry(), telemetry.meterRegistry(),
         routes::admit, settings.continuesClientTrace());
@@ -131,8 +136,9 @@ public final class ProducerApi implements AutoCloseable {
       });
     });
     store.start();
+    deliveries.start();
     server.start();
-    return new ProducerApi(server, store, publisher, links, admin, kafka);
+    return new ProducerApi(server, store, deliveries, publisher, links, admin, kafka);
   }
 
   /**
@@ -155,6 +161,7 @@ public final class ProducerApi implements AutoCloseable {
   public void close() {
     server.stop();
     store.close();
+    deliveries.close();
     publisher.close();
     links.close();
     admin.close();

@@ -75,12 +75,14 @@ public final class JobCodec {
     };
     JsonNode ttl = tree.get("ttl_seconds");
     JsonNode jobId = tree.get("job_id");
+    JsonNode webhook = tree.get("webhook_url");
     return new Job(
         jobId == null ? null : jobId.asString(),
         task,
         tree.get("model_id").asString(),
         input,
-        ttl == null ? null : ttl.asInt());
+        ttl == null ? null : ttl.asInt(),
+        webhook == null ? null : webhook.asString());
   }
 
   /** Decodes a job this project encoded (already validated when it was published). */

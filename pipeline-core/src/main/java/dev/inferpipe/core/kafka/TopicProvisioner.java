@@ -20,8 +20,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 /**
  * Creates the pipeline's topics if they are missing: requests with enough partitions for several
- * consumers, status compacted (it is a table keyed by job id) with a retention, outputs and the
- * DLQ. Every topic accepts records up to {@link RecordLimits#MAX_RECORD_BYTES} (brokers default
+ * consumers, status compacted (it is a table keyed by job id) with a retention, outputs, the
+ * DLQ, and the webhook deliveries (compacted like status). Every topic accepts records up to {@link RecordLimits#MAX_RECORD_BYTES} (brokers default
  * to 1 MiB, which neither an 8 MiB output nor the DLQ copy of a large request fits); an existing
  * topic with a lower {@code max.message.bytes} is raised to it. Nothing else about existing
  * topics is changed.
@@ -51,7 +51,13 @@ public final class TopicProvisioner {
             TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, "60000",
             TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)),
         new NewTopic(topics.dlq(), 1, replicationFactor)
-            .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
+            .configs(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)),
+        // One small record per job with a webhook, kept as long as the job's status.
+        new NewTopic(topics.webhooks(), requestPartitions, replicationFactor).configs(Map.of(
+            TopicConfig.CLEANUP_POLICY_CONFIG,
+            TopicConfig.CLEANUP_POLICY_COMPACT + "," + TopicConfig.CLEANUP_POLICY_DELETE,
+            TopicConfig.RETENTION_MS_CONFIG, Long.toString(STATUS_RETENTION.toMillis()),
+            TopicConfig.MAX_MESSAGE_BYTES_CONFIG, maxBytes)));
     try {
       Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();

@@ -37,6 +37,9 @@ public final class MetricCatalog {
   /** Waiting for a free batch row: 1 ms to 10 min. */
   static final double[] JOIN_SECONDS =
       {0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600};
+  /** A webhook's delivery, from the job's end: 10 ms to the 1 h retry window (and past it). */
+  static final double[] WEBHOOK_SECONDS =
+      {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600, 7200};
   /** Rows per model call. */
   static final double[] BATCH_ROWS = {1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64};
 
@@ -104,6 +107,18 @@ public final class MetricCatalog {
           + " were retried with backoff"),
       Entry.counter("inference.sink.duplicates", null, "Outputs of jobs that had already"
           + " ended, skipped"),
+      // webhook-notifier
+      Entry.counter("inference.webhook.attempts", null, "Webhook POSTs by outcome:"
+          + " delivered (2xx), http_error (any other status, redirects included), no_answer"
+          + " (DNS, connect, TLS, timeout), refused (target not allowed; nothing sent)", "outcome"),
+      Entry.counter("inference.webhook.deliveries", "deliveries", "Webhook deliveries by how"
+          + " they ended: DELIVERED, FAILED (retry window passed), REFUSED", "state"),
+      Entry.gauge("inference.webhook.pending", null, "Webhook deliveries scheduled or"
+          + " in flight on this notifier"),
+      Entry.timer("inference.webhook.attempt.duration", "One webhook POST, connect to answer",
+          HTTP_SECONDS),
+      Entry.timer("inference.webhook.delivery.latency", "From a job's end until its webhook"
+          + " got a 2xx", WEBHOOK_SECONDS),
       // producer-api
       Entry.timer("http.server.requests", "HTTP requests served, by route template and status",
           HTTP_SECONDS, "method", "route", "status"),

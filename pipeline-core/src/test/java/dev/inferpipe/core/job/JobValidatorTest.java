@@ -19,6 +19,42 @@ class JobValidatorTest {
   private final JobValidator validator = new JobValidator(new JobCodec(), TestJobs.CATALOG,
       new Fingerprints(new byte[32]));
 
+  private static String withWebhook(String value) {
+    String job = txt2img("\"prompt\":\"a\"");
+    return job.substring(0, job.length() - 1) + ",\"webhook_url\":" + value + "}";
+  }
+
+  @Test
+  void aWebhookUrlIsPartOfTheJobAndOfItsFingerprint() throws Exception {
+    ValidatedJob with = validator.validate(withWebhook("\"https://hooks.example.com/a\"")
+        .getBytes(StandardCharsets.UTF_8));
+    ValidatedJob without = validator.validate(txt2img("\"prompt\":\"a\"")
+        .getBytes(StandardCharsets.UTF_8));
+    assertThat(with.job().webhookUrl()).isEqualTo("https://hooks.example.com/a");
+    assertThat(without.job().webhookUrl()).isNull();
+    assertThat(with.requestSha256()).isNotEqualTo(without.requestSha256());
+    assertThat(new String(new JobCodec().encode(with.job()), StandardCharsets.UTF_8))
+        .contains("\"webhook_url\":\"https://hooks.example.com/a\"");
+  }
+
+  @Test
+  void aStatusCarriesItsWebhookThroughEveryTransition() {
+    JobCodec codec = new JobCodec();
+    Job job = new Job("j1", Task.TXT2IMG, "tiny-shapes-diffusion",
+        new Txt2ImgInput("a", null, 1, 1.0, 1L, "ddim", 32, 32), null, "https://h.example.com/");
+    JobStatus queued = JobStatus.queued(job, "h", null, "s3://b/o/", java.time.Instant.EPOCH,
+        "t", "key-1");
+    JobStatus done = queued.running(java.time.Instant.EPOCH, 1).storing(java.time.Instant.EPOCH)
+        .stored(java.time.Instant.EPOCH, 1, "s3://b/o/image.png", null, 0);
+    assertThat(done.webhook()).isEqualTo(JobWebhook.target("https://h.example.com/", "key-1"));
+    JobStatus decoded = codec.decodeStatus(codec.encode(done));
+    assertThat(decoded).isEqualTo(done);
+    assertThat(new String(codec.encode(done), StandardCharsets.UTF_8))
+        .contains("\"webhook\":{\"url\":\"https://h.example.com/\",\"key_id\":\"key-1\"}");
+    assertThat(queued.ended(JobState.CANCELLED, null, java.time.Instant.EPOCH).webhook())
+        .isEqualTo(done.webhook());
+  }
+
   static Stream<Arguments> badJobs() {
     String huge = "x".repeat(1001);
     String deep = "[".repeat(40) + "]".repeat(40);
@@ -59,6 +95,13 @@ class JobValidatorTest {
             ErrorCode.INVALID_JOB, "input.steps", "number_out_of_range"),
         Arguments.of("steps as string", txt2img("\"prompt\":\"a\",\"steps\":\"10\""),
             ErrorCode.INVALID_JOB, "input.steps", "type"),
+        Arguments.of("webhook not http(s)", withWebhook("\"ftp://hooks.example.com/x\""),
+            ErrorCode.INVALID_JOB, "webhook_url", "pattern"),
+        Arguments.of("webhook too long",
+            withWebhook("\"https://hooks.example.com/" + "a".repeat(2048) + "\""),
+            ErrorCode.INVALID_JOB, "webhook_url", "maxLength"),
+        Arguments.of("webhook wrong type", withWebhook("42"),
+            ErrorCode.INVALID_JOB, "webhook_url", "type"),
         Arguments.of("cfg negative", txt2img("\"prompt\":\"a\",\"cfg_scale\":-1"),
             ErrorCode.INVALID_JOB, "input.cfg_scale", "minimum"),
         Arguments.of("cfg too high", txt2img("\"prompt\":\"a\",\"cfg_scale\":31"),

@@ -39,7 +39,7 @@ class AckedSenderIT {
   void aDeadLetterThatCannotFitWholeGoesAsABoundedCopyAndATooLargeRecordIsRejected(
       @TempDir Path dir) throws Exception {
     // A DLQ created by hand with the broker's 1 MiB default, as an operator might.
-    Topics topics = new Topics("req", "out", "status", "dlq");
+    Topics topics = new Topics("req", "out", "status", "dlq", "webhooks");
     try (EmbeddedKafka kafka = EmbeddedKafka.create(dir, 0).start();
         Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic("dlq", 1, (short) 1).configs(Map.of(
