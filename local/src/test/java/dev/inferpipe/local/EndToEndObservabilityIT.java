@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -62,15 +63,10 @@ class EndToEndObservabilityIT {
     System.setOut(new PrintStream(new Tee(originalOut, logs), true, StandardCharsets.UTF_8));
     Logging.configure(LogFormat.JSON, Level.INFO, "local", "local");
     receiver = new OtlpReceiver();
-    stack = LocalStack.start(Env.of(Map.of(
-        "INFERPIPE_DATA_DIR", dir.toString(),
-        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
-        "OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(),
-        "OTEL_BSP_SCHEDULE_DELAY", "100")));
+    Map<String, String> env = new HashMap<>(LocalStack.ephemeralEnv(dir));
+    env.put("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint());
+    env.put("OTEL_BSP_SCHEDULE_DELAY", "100");
+    stack = LocalStack.start(Env.of(env));
     api = new ApiClient(stack.apiUrl());
     long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
     while (!(stack.consumerReady() && api.get("/readyz").status() == 200)) {

@@ -39,15 +39,9 @@ class ExportedModelsIT {
   private final JobCodec codec = new JobCodec();
 
   private static Map<String, String> env(Path dataDir, String modelUri, String models) {
-    Map<String, String> env = new HashMap<>(Map.of(
-        "INFERPIPE_DATA_DIR", dataDir.toString(),
-        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
-        "INFERPIPE_MODEL_URI", modelUri,
-        "INFERPIPE_MODELS", models));
+    Map<String, String> env = new HashMap<>(LocalStack.ephemeralEnv(dataDir));
+    env.put("INFERPIPE_MODEL_URI", modelUri);
+    env.put("INFERPIPE_MODELS", models);
     env.put("INFERPIPE_MODEL_CACHE_DIR", dataDir.resolve("model-cache").toString());
     return env;
   }

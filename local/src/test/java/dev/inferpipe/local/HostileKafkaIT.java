@@ -184,14 +184,9 @@ class HostileKafkaIT {
             + sha256Hex(k.getValue().getBytes(StandardCharsets.UTF_8))
             + "\",\"disabled\":false,\"rate_per_second\":1000,\"burst\":1000,\"max_queued\":1000}")
         .collect(Collectors.joining(",")) + "]}");
-    stack = LocalStack.start(Env.of(Map.of(
-        "INFERPIPE_DATA_DIR", dir.resolve("data").toString(),
-        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0",
-        "INFERPIPE_API_KEYS_FILE", keysFile.toString())));
+    Map<String, String> env = new HashMap<>(LocalStack.ephemeralEnv(dir.resolve("data")));
+    env.put("INFERPIPE_API_KEYS_FILE", keysFile.toString());
+    stack = LocalStack.start(Env.of(env));
     producer = new KafkaProducer<>(Map.of(
         ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.kafkaBootstrapServers(),
         ProducerConfig.ACKS_CONFIG, "all",

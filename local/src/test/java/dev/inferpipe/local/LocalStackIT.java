@@ -9,7 +9,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -19,13 +18,7 @@ class LocalStackIT {
   private final HttpClient http = HttpClient.newHttpClient();
 
   private Env env(Path dir) {
-    return Env.of(Map.of(
-        "INFERPIPE_DATA_DIR", dir.toString(),
-        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0"));
+    return Env.of(LocalStack.ephemeralEnv(dir));
   }
 
   @Test

@@ -41,9 +41,10 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Debian's real Prometheus (with exemplar storage) scrapes the local stack's three services while
+ * Debian's real Prometheus (with exemplar storage) scrapes the local stack's four services while
  * jobs run; then its HTTP API answers a histogram quantile, exemplars that lead to the jobs'
- * traces, every metric the chart's dashboard queries, and HELP text for every metric.
+ * traces, every metric the chart's dashboard queries, the notifier's webhook metrics, and HELP
+ * text for every metric.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PrometheusScrapeIT {
@@ -52,6 +53,9 @@ class PrometheusScrapeIT {
       "inferpipe.json");
   /** Labels Prometheus itself adds to every scraped series, and the histogram bound. */
   private static final Set<String> SCRAPE_LABELS = Set.of("__name__", "job", "instance", "le");
+  /** One scrape job per service, named as the service names itself (its service label). */
+  private static final List<String> SERVICES =
+      List.of("producer-api", "gpu-consumer", "storage-sink", "webhook-notifier");
 
   private LocalStack stack;
   private ApiClient api;
@@ -65,13 +69,7 @@ class PrometheusScrapeIT {
   void scrapeWhileJobsRun(@TempDir Path dir) throws Exception {
     Assumptions.assumeTrue(Files.isExecutable(PROMETHEUS),
         "Debian's prometheus is not installed (.ci/run installs it)");
-    stack = LocalStack.start(Env.of(Map.of(
-        "INFERPIPE_DATA_DIR", dir.resolve("data").toString(),
-        "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0",
-        "INFERPIPE_API_PORT", "0",
-        "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0")));
+    stack = LocalStack.start(Env.of(LocalStack.ephemeralEnv(dir.resolve("data"))));
     api = new ApiClient(stack.apiUrl());
     int port = freePort();
     prometheusUrl = "http://127.0.0.1:" + port;
@@ -86,8 +84,10 @@ class PrometheusScrapeIT {
             static_configs: [{targets: ['%s']}]
           - job_name: storage-sink
             static_configs: [{targets: ['%s']}]
+          - job_name: webhook-notifier
+            static_configs: [{targets: ['%s']}]
         """.formatted(hostPort(stack.apiUrl()), hostPort(stack.consumerManagementUrl()),
-        hostPort(stack.sinkManagementUrl())));
+        hostPort(stack.sinkManagementUrl()), hostPort(stack.notifierManagementUrl())));
     prometheus = new ProcessBuilder(PROMETHEUS.toString(), "--config.file=" + config,
         "--storage.tsdb.path=" + dir.resolve("tsdb"), "--web.listen-address=127.0.0.1:" + port,
         "--enable-feature=exemplar-storage")
@@ -204,6 +204,30 @@ class PrometheusScrapeIT {
   }
 
   @Test
+  void theNotifiersWebhookMetricsAreScraped() throws Exception {
+    // Registered at start, so present (at zero) although no job here asked for a webhook.
+    Set<String> expected = Set.of("inference_webhook_attempts_total",
+        "inference_webhook_deliveries_total", "inference_webhook_pending",
+        "inference_webhook_attempt_duration_seconds_bucket",
+        "inference_webhook_attempt_duration_seconds_count",
+        "inference_webhook_delivery_latency_seconds_bucket",
+        "inference_webhook_delivery_latency_seconds_count");
+    JsonNode series = get("/api/v1/series?match[]="
+        + enc("{job=\"webhook-notifier\",__name__=~\"inference_webhook_.+\"}")).get("data");
+    Set<String> names = new TreeSet<>();
+    for (JsonNode one : series) {
+      names.add(one.get("__name__").asString());
+      assertThat(one.get("service").asString()).as("service label of %s", one)
+          .isEqualTo("webhook-notifier");
+    }
+    assertThat(names).as("webhook metrics scraped from the notifier").containsAll(expected);
+    JsonNode jobs = get("/api/v1/label/job/values").get("data");
+    Set<String> scrapeJobs = new TreeSet<>();
+    jobs.forEach(j -> scrapeJobs.add(j.asString()));
+    assertThat(scrapeJobs).containsExactlyInAnyOrderElementsOf(SERVICES);
+  }
+
+  @Test
   void everyMetricHasHelpTextAndLabelsStayBounded() throws Exception {
     JsonNode metadata = get("/api/v1/metadata").get("data");
     int described = 0;
@@ -269,7 +293,7 @@ class PrometheusScrapeIT {
       for (JsonNode series : result) {
         up += series.get("value").get(1).asString().equals("1") ? 1 : 0;
       }
-      if (up == 3) {
+      if (up == SERVICES.size()) {
         return;
       }
       if (System.nanoTime() > deadline) {
@@ -277,7 +301,7 @@ class PrometheusScrapeIT {
         get("/api/v1/targets").get("data").get("activeTargets").forEach(t -> errors
             .append(t.get("labels").get("job").asString()).append(": ")
             .append(t.get("lastError").asString()).append("; "));
-        throw new AssertionError("not all three targets are up: " + errors);
+        throw new AssertionError("not all " + SERVICES.size() + " targets are up: " + errors);
       }
       Thread.sleep(250);
     }

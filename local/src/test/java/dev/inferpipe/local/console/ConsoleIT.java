@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
@@ -51,12 +52,11 @@ class ConsoleIT {
         + key("b", "secret-b", "team-b", false, 100) + ","
         + key("off", "secret-off", "team-a", true, 100) + ","
         + key("slow", "secret-slow", "team-slow", false, 0.001) + "]}");
-    stack = LocalStack.start(Env.of(Map.of(
-        "INFERPIPE_DATA_DIR", dir.resolve("data").toString(),
-        "INFERPIPE_API_KEYS_FILE", keys.toString(),
-        "INFERPIPE_API_PORT", "0", "INFERPIPE_LOCAL_KAFKA_PORT", "0",
-        "INFERPIPE_LOCAL_S3_PORT", "0", "INFERPIPE_CONSUMER_MANAGEMENT_PORT", "0",
-        "INFERPIPE_SINK_MANAGEMENT_PORT", "0", "INFERPIPE_DEVICE", "cpu", "LOG_LEVEL", "WARN")));
+    Map<String, String> env = new HashMap<>(LocalStack.ephemeralEnv(dir.resolve("data")));
+    env.put("INFERPIPE_API_KEYS_FILE", keys.toString());
+    env.put("INFERPIPE_DEVICE", "cpu");
+    env.put("LOG_LEVEL", "WARN");
+    stack = LocalStack.start(Env.of(env));
     long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
     while (!stack.consumerReady() && System.nanoTime() < deadline) {
       Thread.sleep(200);
