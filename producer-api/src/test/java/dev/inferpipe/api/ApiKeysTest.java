@@ -76,4 +76,24 @@ class ApiKeysTest {
     assertThatThrownBy(() -> ApiKeys.load(file, new JobCodec()))
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("\"keys\"");
   }
+
+  @Test
+  void aKeysWebhookSettingsAreCheckedAtLoad() throws Exception {
+    String base = entry("\"id\":\"hooked\",", "\"tenant\":\"team-a\",", "secret-h");
+    String good = base.substring(0, base.length() - 1) + ",\"webhook\":{\"secret\":\""
+        + "s".repeat(32) + "\",\"allowed_hosts\":[\"hooks.example.com\"],"
+        + "\"default_url\":\"https://hooks.example.com/in\"}}";
+    ApiKeys keys = load(good);
+    assertThat(keys.check(Optional.of("secret-h"))).isInstanceOfSatisfying(ApiKeys.Valid.class,
+        valid -> assertThat(valid.key().webhook().allowedHosts()).containsExactly("hooks.example.com"));
+    String shortSecret = good.replace("s".repeat(32), "short");
+    assertThatThrownBy(() -> load(shortSecret)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("'hooked'").hasMessageContaining("webhook.secret");
+    String offList = good.replace("https://hooks.example.com/in", "https://other.example.com/in");
+    assertThatThrownBy(() -> load(offList)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("webhook.default_url");
+    String noHosts = good.replace("[\"hooks.example.com\"]", "[]");
+    assertThatThrownBy(() -> load(noHosts)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("webhook.allowed_hosts");
+  }
 }
