@@ -187,6 +187,8 @@ public final class PipelineCli {
     out.println("  producer-api   " + stack.apiUrl() + "   (POST /v1/jobs, GET /v1/jobs/{id}, /metrics)");
     out.println("  gpu-consumer   " + stack.consumerManagementUrl() + "   (/metrics, /healthz, /readyz)");
     out.println("  storage-sink   " + stack.sinkManagementUrl() + "   (/metrics, /healthz, /readyz)");
+    out.println("  webhook-notifier " + stack.notifierManagementUrl()
+        + " (/metrics, /healthz, /readyz)");
     out.println("  kafka          " + stack.kafkaBootstrapServers());
     out.println("  s3             " + stack.s3Endpoint() + "   (bucket " + stack.settings().bucket() + ")");
     out.println("Ctrl-C to stop.");

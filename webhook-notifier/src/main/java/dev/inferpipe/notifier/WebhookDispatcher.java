@@ -210,23 +210,27 @@ final class WebhookDispatcher implements AutoCloseable {
 
   private WebhookDelivery attempt(WebhookDelivery delivery) throws InterruptedException {
     Instant now = clock.instant();
-    Optional<Signing> signing = signing(delivery.keyId());
-    if (signing.isEmpty()) {
-      return refuse(delivery, delivery.keyId() == null
-          ? "this deployment has no webhook secret (" + WebhookSettings.SECRET_ENV + ")"
-          : "API key '" + delivery.keyId() + "' has no webhook settings");
-    }
-    Optional<String> refusal = WebhookTarget.refusal(delivery.url(), signing.get().allowedHosts(),
-        settings.webhooks().allowLoopback());
-    if (refusal.isPresent()) {
-      return refuse(delivery, "webhook_url " + refusal.get());
-    }
+    // Target and key come from the job's terminal status, never from the delivery record: the
+    // webhooks topic decides only what was already done.
     Optional<JobStatus> status = statuses.get(delivery.jobId())
-        .filter(s -> s.status() == delivery.status());
+        .filter(s -> s.status() == delivery.status() && s.webhook() != null);
     if (status.isEmpty()) {
       count(WebhookState.FAILED);
       return delivery.failed(null, "the job's " + delivery.status() + " status is no longer known",
           null, now);
+    }
+    String target = status.get().webhook().url();
+    String keyId = status.get().webhook().keyId();
+    Optional<Signing> signing = signing(keyId);
+    if (signing.isEmpty()) {
+      return refuse(delivery, keyId == null
+          ? "this deployment has no webhook secret (" + WebhookSettings.SECRET_ENV + ")"
+          : "API key '" + keyId + "' has no webhook settings");
+    }
+    Optional<String> refusal = WebhookTarget.refusal(target, signing.get().allowedHosts(),
+        settings.webhooks().allowLoopback());
+    if (refusal.isPresent()) {
+      return refuse(delivery, "webhook_url " + refusal.get());
     }
     byte[] body = codec.encode(status.get());
     Map<String, String> headers = new LinkedHashMap<>();
@@ -234,7 +238,7 @@ final class WebhookDispatcher implements AutoCloseable {
     headers.put(IDEMPOTENCY_KEY, delivery.idempotencyKey());
     headers.put(EVENT, "job." + delivery.status().name().toLowerCase(java.util.Locale.ROOT));
     headers.put(ATTEMPT, Integer.toString(delivery.attempts() + 1));
-    URI url = URI.create(delivery.url());
+    URI url = URI.create(target);
     Span span = tracer.spanBuilder("POST").setSpanKind(SpanKind.CLIENT)
         .setParent(parent(delivery))
         .setAttribute("http.request.method", "POST")
