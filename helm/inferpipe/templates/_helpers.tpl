@@ -35,7 +35,7 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* Key of a service's block in values: producer-api -> producerApi; call with the ctx dict. */}}
 {{- define "inferpipe.valuesKey" -}}
-{{- index (dict "producer-api" "producerApi" "gpu-consumer" "gpuConsumer" "storage-sink" "storageSink") .component -}}
+{{- index (dict "producer-api" "producerApi" "gpu-consumer" "gpuConsumer" "storage-sink" "storageSink" "webhook-notifier" "webhookNotifier") .component -}}
 {{- end -}}
 
 {{/*
@@ -48,11 +48,11 @@ secrets.<service>.create). Each Deployment reads only its own. Call with the ctx
 {{- default (printf "%s-%s-secrets" (include "inferpipe.fullname" .root) .component) $secret.existingSecret -}}
 {{- end -}}
 
-{{/* Fails on the shared Secret of chart 0.1 (one login for all three services). */}}
+{{/* Fails on the shared Secret of chart 0.1 (one login for all the services). */}}
 {{- define "inferpipe.checkLegacySecrets" -}}
 {{- range $key := list "existingSecret" "create" "values" }}
 {{- if hasKey $.Values.secrets $key }}
-{{- fail (printf "secrets.%s is no longer supported: every service has its own Secret. Set secrets.producerApi, secrets.gpuConsumer and secrets.storageSink (each with existingSecret, or create and values) instead; see docs/DEPLOY.md" $key) }}
+{{- fail (printf "secrets.%s is no longer supported: every service has its own Secret. Set secrets.producerApi, secrets.gpuConsumer, secrets.storageSink and secrets.webhookNotifier (each with existingSecret, or create and values) instead; see docs/DEPLOY.md" $key) }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -113,8 +113,10 @@ without both keys.
 
 {{/*
 Environment every service reads (names as in the code's *_ENV constants; a test in deploy/
-checks that the chart sets no name the services do not read). Call with the ctx dict: the
-secretKeyRefs name that service's own Secret.
+checks that the chart sets no name the services do not read): Kafka, the topics, telemetry and
+logs; the S3 settings are inferpipe.s3Env. AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are static
+credentials for S3 and MSK IAM where IRSA is not used. Call with the ctx dict: the secretKeyRefs
+name that service's own Secret.
 */}}
 {{- define "inferpipe.commonEnv" -}}
 {{- $secret := include "inferpipe.secretName" . -}}
@@ -173,18 +175,8 @@ secretKeyRefs name that service's own Secret.
   value: {{ .Values.kafka.topics.status | quote }}
 - name: INFERPIPE_TOPIC_DLQ
   value: {{ .Values.kafka.topics.dlq | quote }}
-- name: INFERPIPE_S3_BUCKET
-  value: {{ .Values.s3.bucket | quote }}
-- name: INFERPIPE_S3_REGION
-  value: {{ .Values.s3.region | quote }}
-{{- with .Values.s3.endpoint }}
-- name: INFERPIPE_S3_ENDPOINT
-  value: {{ . | quote }}
-{{- end }}
-- name: INFERPIPE_S3_PATH_STYLE
-  value: {{ .Values.s3.pathStyle | quote }}
-- name: INFERPIPE_S3_PRESIGN_TTL
-  value: {{ .Values.s3.presignTtl | quote }}
+- name: INFERPIPE_TOPIC_WEBHOOKS
+  value: {{ .Values.kafka.topics.webhooks | quote }}
 {{- with .Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
@@ -204,6 +196,64 @@ secretKeyRefs name that service's own Secret.
 - name: JAVA_TOOL_OPTIONS
   value: "-XX:MaxRAMPercentage=75 -Djava.io.tmpdir=/tmp"
 {{- end -}}
+{{- end -}}
+
+{{/* The output bucket: producer-api (presigned GETs), gpu-consumer and storage-sink; webhook-notifier never touches S3. */}}
+{{- define "inferpipe.s3Env" -}}
+- name: INFERPIPE_S3_BUCKET
+  value: {{ .Values.s3.bucket | quote }}
+- name: INFERPIPE_S3_REGION
+  value: {{ .Values.s3.region | quote }}
+{{- with .Values.s3.endpoint }}
+- name: INFERPIPE_S3_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+- name: INFERPIPE_S3_PATH_STYLE
+  value: {{ .Values.s3.pathStyle | quote }}
+- name: INFERPIPE_S3_PRESIGN_TTL
+  value: {{ .Values.s3.presignTtl | quote }}
+{{- end -}}
+
+{{/*
+The deployment's webhook secret (key webhooks.secret.key, default `webhook-secret`), which signs
+the webhooks of jobs no API key owns: webhooks.secret.existingSecret, or <fullname>-webhooks made
+by the chart from webhooks.secret.value (at least 32 characters). With neither, the services read
+<fullname>-webhooks if it exists (optional): without a secret those jobs cannot ask for webhooks.
+*/}}
+{{- define "inferpipe.webhookSecretName" -}}
+{{- $secret := .Values.webhooks.secret -}}
+{{- if and $secret.existingSecret $secret.value -}}
+{{- fail "webhooks.secret: set either webhooks.secret.existingSecret or webhooks.secret.value, not both" -}}
+{{- end -}}
+{{- if $secret.value -}}
+{{- if lt (len (trim $secret.value)) 32 -}}
+{{- fail (printf "webhooks.secret.value has %d characters; at least 32 are required (openssl rand -hex 32)" (len (trim $secret.value))) -}}
+{{- end -}}
+{{- end -}}
+{{- default (printf "%s-webhooks" (include "inferpipe.fullname" .)) $secret.existingSecret -}}
+{{- end -}}
+
+{{/*
+INFERPIPE_WEBHOOK_SECRET and INFERPIPE_WEBHOOK_ALLOWED_HOSTS: producer-api (which accepts a
+webhook_url of a job no API key owns only with a secret, and only to an allowed host) and
+webhook-notifier (which signs and checks them) read the same values.
+*/}}
+{{- define "inferpipe.webhookEnv" -}}
+- name: INFERPIPE_WEBHOOK_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "inferpipe.webhookSecretName" . | quote }}
+      key: {{ .Values.webhooks.secret.key | quote }}
+      {{- if not (or .Values.webhooks.secret.existingSecret .Values.webhooks.secret.value) }}
+      optional: true
+      {{- end }}
+- name: INFERPIPE_WEBHOOK_ALLOWED_HOSTS
+  value: {{ join "," .Values.webhooks.allowedHosts | quote }}
+{{- end -}}
+
+{{/* The API keys file (auth.enabled): producer-api authenticates with it, webhook-notifier reads each key's webhook secret and allow-list. */}}
+{{- define "inferpipe.apiKeysSecretName" -}}
+{{- default (printf "%s-api-keys" (include "inferpipe.fullname" .)) .Values.auth.keysSecret -}}
 {{- end -}}
 
 {{- define "inferpipe.truststoreVolume" -}}

@@ -11,9 +11,10 @@ locals {
       bucket = module.outputs_bucket.bucket_name
       region = var.region
     }
-    producerApi = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["producer-api"] } } }
-    gpuConsumer = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["gpu-consumer"] } } }
-    storageSink = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["storage-sink"] } } }
+    producerApi     = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["producer-api"] } } }
+    gpuConsumer     = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["gpu-consumer"] } } }
+    storageSink     = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["storage-sink"] } } }
+    webhookNotifier = { serviceAccount = { annotations = { "eks.amazonaws.com/role-arn" = module.iam.role_arns["webhook-notifier"] } } }
   }
 }
 

@@ -1,6 +1,6 @@
 locals {
   base         = strcontains(var.release_name, "inferpipe") ? var.release_name : "${var.release_name}-inferpipe"
-  services     = ["producer-api", "gpu-consumer", "storage-sink"]
+  services     = ["producer-api", "gpu-consumer", "storage-sink", "webhook-notifier"]
   topic_arn    = replace(var.msk_cluster_arn, ":cluster/", ":topic/")
   group_arn    = replace(var.msk_cluster_arn, ":cluster/", ":group/")
   txn_arn      = replace(var.msk_cluster_arn, ":cluster/", ":transactional-id/")
@@ -48,7 +48,8 @@ resource "aws_iam_role" "service" {
 # Topic trust boundary: each role writes (and reads) only the topics of its own statements; the
 # Deny statements keep it so even if a broader policy is attached to the role later.
 
-# producer-api: write requests and status (in one transaction), read status, presign output GETs.
+# producer-api: write requests and status (in one transaction), read status and the webhook
+# deliveries (shown on jobs), presign output GETs.
 data "aws_iam_policy_document" "producer_api" {
   statement {
     actions   = local.connect
@@ -74,11 +75,16 @@ data "aws_iam_policy_document" "producer_api" {
     actions   = local.read_status
     resources = [local.topic.status]
   }
+  # Each job's webhook delivery, read with no group (like the status table).
+  statement {
+    actions   = local.read_topic
+    resources = [local.topic.webhooks]
+  }
   statement {
     sid           = "DenyReadsOfOtherTopics"
     effect        = "Deny"
     actions       = ["kafka-cluster:ReadData"]
-    not_resources = [local.topic.status]
+    not_resources = [local.topic.status, local.topic.webhooks]
   }
   statement {
     actions   = ["kafka-cluster:DescribeTransactionalId", "kafka-cluster:AlterTransactionalId"]
@@ -201,6 +207,50 @@ data "aws_iam_policy_document" "storage_sink" {
   }
 }
 
+# webhook-notifier: read status in its group (and all of it, no group, for its status table), read
+# and write the webhook deliveries. No S3 or KMS: it POSTs to the jobs' webhooks over the internet.
+data "aws_iam_policy_document" "webhook_notifier" {
+  statement {
+    actions   = local.connect
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    sid       = "IdempotentProducer"
+    actions   = local.idempotent
+    resources = [var.msk_cluster_arn]
+  }
+  statement {
+    actions   = local.read_status
+    resources = [local.topic.status]
+  }
+  statement {
+    actions   = local.group_access
+    resources = ["${local.group_arn}/${var.consumer_groups.webhook_notifier}"]
+  }
+  statement {
+    sid       = "WriteOwnTopics"
+    actions   = local.write_topic
+    resources = [local.topic.webhooks]
+  }
+  statement {
+    sid           = "DenyWritesToOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:WriteData"]
+    not_resources = [local.topic.webhooks]
+  }
+  # Its own deliveries, read back in full at start-up (no group).
+  statement {
+    actions   = local.read_topic
+    resources = [local.topic.webhooks]
+  }
+  statement {
+    sid           = "DenyReadsOfOtherTopics"
+    effect        = "Deny"
+    actions       = ["kafka-cluster:ReadData"]
+    not_resources = [local.topic.status, local.topic.webhooks]
+  }
+}
+
 resource "aws_iam_role_policy" "producer_api" {
   name   = "inferpipe-producer-api"
   role   = aws_iam_role.service["producer-api"].id
@@ -217,4 +267,10 @@ resource "aws_iam_role_policy" "storage_sink" {
   name   = "inferpipe-storage-sink"
   role   = aws_iam_role.service["storage-sink"].id
   policy = data.aws_iam_policy_document.storage_sink.json
+}
+
+resource "aws_iam_role_policy" "webhook_notifier" {
+  name   = "inferpipe-webhook-notifier"
+  role   = aws_iam_role.service["webhook-notifier"].id
+  policy = data.aws_iam_policy_document.webhook_notifier.json
 }

@@ -35,30 +35,34 @@ variable "msk_cluster_arn" {
 }
 
 variable "topics" {
-  description = "Topic names, as set in the Helm values kafka.topics."
+  description = "Topic names, as set in the Helm values kafka.topics (webhooks: the webhook deliveries, written by webhook-notifier)."
   type = object({
     requests = string
     outputs  = string
     status   = string
     dlq      = string
+    webhooks = optional(string, "inference.webhooks")
   })
   default = {
     requests = "inference.requests"
     outputs  = "inference.outputs"
     status   = "inference.status"
     dlq      = "inference.requests.dlq"
+    webhooks = "inference.webhooks"
   }
 }
 
 variable "consumer_groups" {
-  description = "Consumer groups of gpu-consumer and storage-sink."
+  description = "Consumer groups of gpu-consumer, storage-sink and webhook-notifier, as set in the Helm values <service>.consumerGroup."
   type = object({
-    gpu_consumer = string
-    storage_sink = string
+    gpu_consumer     = string
+    storage_sink     = string
+    webhook_notifier = optional(string, "inferpipe-webhook-notifier")
   })
   default = {
-    gpu_consumer = "inferpipe-gpu-consumer"
-    storage_sink = "inferpipe-storage-sink"
+    gpu_consumer     = "inferpipe-gpu-consumer"
+    storage_sink     = "inferpipe-storage-sink"
+    webhook_notifier = "inferpipe-webhook-notifier"
   }
 }
 

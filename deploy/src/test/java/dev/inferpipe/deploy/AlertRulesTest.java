@@ -33,7 +33,8 @@ class AlertRulesTest {
   static final String RUNBOOK = "https://inferpipe.dev/docs/OPERATIONS.md";
   static final Set<String> ALERTS = Set.of("InferpipeConsumerLagGrowing",
       "InferpipeWorkerNotReady", "InferpipeDeadLetterRecords", "InferpipeJobFailureRatioHigh",
-      "InferpipeQueueWaitP95OverSlo", "InferpipeS3Retries", "InferpipeStatusTableStale");
+      "InferpipeQueueWaitP95OverSlo", "InferpipeS3Retries", "InferpipeStatusTableStale",
+      "InferpipeWebhookDeliveriesFailing");
 
   @SuppressWarnings("unchecked")
   static Map<String, Object> prometheusRule(Map<String, Object> values) {
@@ -185,6 +186,11 @@ class AlertRulesTest {
     values.put("alerts.consumerLag.minRecords", 500);
     values.put("alerts.s3Retries.ratio", 0.5);
     values.put("alerts.statusTableStale.seconds", 120);
+    values.put("alerts.webhookFailures.attemptRatio", 0.75);
+    values.put("alerts.webhookFailures.minAttempts", 40);
+    values.put("alerts.webhookFailures.deliveryRatio", 0.2);
+    values.put("alerts.webhookFailures.minDeliveries", 5);
+    values.put("alerts.webhookFailures.for", "30m");
     values.put("alerts.workerNotReady.severity", "critical");
     values.put("alerts.ruleLabels.team", "ml");
     values.put("alerts.labels.release", "kube-prometheus-stack");
@@ -202,6 +208,9 @@ class AlertRulesTest {
     assertThat((String) byName.get("InferpipeConsumerLagGrowing").get("expr")).contains("> 500");
     assertThat((String) byName.get("InferpipeS3Retries").get("expr")).endsWith("> 0.5");
     assertThat((String) byName.get("InferpipeStatusTableStale").get("expr")).endsWith("> 120");
+    assertThat((String) byName.get("InferpipeWebhookDeliveriesFailing").get("expr"))
+        .contains(") > 0.75", ">= 40\n", ") > 0.2").endsWith(">= 5");
+    assertThat(byName.get("InferpipeWebhookDeliveriesFailing").get("for")).isEqualTo("30m");
     assertThat(stringMap(byName.get("InferpipeWorkerNotReady"), "labels"))
         .containsEntry("severity", "critical");
     for (Map<String, Object> rule : byName.values()) {
@@ -210,6 +219,14 @@ class AlertRulesTest {
       assertThat(stringMap(rule, "annotations").get("runbook_url"))
           .startsWith("https://wiki.example/inferpipe/operations#inferpipe");
     }
+  }
+
+  @Test
+  void theWebhookAlertComesWithTheNotifier() {
+    assertThat(rules(prometheusRule(Map.of("webhookNotifier.enabled", false))))
+        .extracting(r -> (String) r.get("alert"))
+        .containsExactlyInAnyOrderElementsOf(ALERTS.stream()
+            .filter(a -> !a.equals("InferpipeWebhookDeliveriesFailing")).toList());
   }
 
   @Test
@@ -229,6 +246,10 @@ class AlertRulesTest {
         .hasMessageContaining("severity");
     assertThatThrownBy(() -> HelmChartTest.render(Map.of("alerts.statusTableStale.for", "two")))
         .hasMessageContaining("statusTableStale");
+    assertThatThrownBy(() -> HelmChartTest.render(Map.of("alerts.webhookFailures.attemptRatio",
+        1.5))).hasMessageContaining("attemptRatio");
+    assertThatThrownBy(() -> HelmChartTest.render(Map.of("alerts.webhookFailures.minDeliveries",
+        0))).hasMessageContaining("minDeliveries");
     // severity is the rule's own label; a duplicate key would break the rendered YAML.
     assertThatThrownBy(() -> HelmChartTest.render(Map.of("alerts.ruleLabels.severity", "page")))
         .hasMessageContaining("ruleLabels");

@@ -56,6 +56,13 @@ class DashboardTest {
     topics.put("API 429s rate", any("rate(http_server_requests_seconds_count", "status=\"429\""));
     topics.put("worker readiness", any("inference_worker_ready", "by (service)"));
     topics.put("status-table staleness", any("inference_status_table_staleness_seconds"));
+    topics.put("webhook deliveries by how they ended",
+        any("rate(inference_webhook_deliveries_total", "by (state)"));
+    topics.put("webhook attempts by outcome",
+        any("rate(inference_webhook_attempts_total", "by (outcome)"));
+    topics.put("webhook deliveries pending", any("inference_webhook_pending"));
+    topics.put("webhook delivery latency p50/p95",
+        quantiles("inference_webhook_delivery_latency_seconds", "", false, "0.5", "0.95"));
     return topics;
   }
 

@@ -13,6 +13,8 @@ import dev.inferpipe.core.config.KafkaSettings;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.webhook.WebhookSettings;
+import dev.inferpipe.notifier.NotifierSettings;
 import dev.inferpipe.sink.SinkSettings;
 import io.kubernetes.client.custom.Quantity;
 import io.kubernetes.client.openapi.models.V1Container;
@@ -23,6 +25,7 @@ import io.kubernetes.client.openapi.models.V1IPBlock;
 import io.kubernetes.client.openapi.models.V1NetworkPolicy;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyEgressRule;
 import io.kubernetes.client.openapi.models.V1NetworkPolicyPeer;
+import io.kubernetes.client.openapi.models.V1NetworkPolicyPort;
 import io.kubernetes.client.openapi.models.V1SecretKeySelector;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -75,20 +78,30 @@ class HelmChartTest {
     return names;
   }
 
-  private static final Set<String> COMMON = envConstants(KafkaSettings.class, S3Settings.class,
-      Topics.class, Logging.class);
+  private static final Set<String> COMMON = envConstants(KafkaSettings.class, Topics.class,
+      Logging.class);
+  /** The output bucket: every service but webhook-notifier, which has no S3 access. */
+  private static final Set<String> S3 = envConstants(S3Settings.class);
   /** The record-signing and hashing keys: producer-api and gpu-consumer only. */
   private static final Set<String> KEYS = envConstants(DeploymentKeys.class);
+  /** The deployment's webhook secret and allow-list: producer-api and webhook-notifier. */
+  private static final Set<String> WEBHOOKS = envConstants(WebhookSettings.class);
+  /** Read by the code but never set by the chart: the local stack's loopback webhooks. */
+  private static final Set<String> NEVER_SET = Set.of(WebhookSettings.ALLOW_LOOPBACK_ENV);
   private static final Map<String, Set<String>> READ_BY = Map.of(
-      "producer-api", union(COMMON, KEYS, envConstants(ApiSettings.class)),
-      "gpu-consumer", union(COMMON, KEYS, envConstants(ConsumerSettings.class),
+      "producer-api", union(COMMON, S3, KEYS, WEBHOOKS, envConstants(ApiSettings.class)),
+      "gpu-consumer", union(COMMON, S3, KEYS, envConstants(ConsumerSettings.class),
           envConstants(BatchSettings.class), Set.of(ApiSettings.MODELS_ENV)),
-      "storage-sink", union(COMMON, envConstants(SinkSettings.class)));
-  static final List<String> COMPONENTS = List.of("producer-api", "gpu-consumer", "storage-sink");
+      "storage-sink", union(COMMON, S3, envConstants(SinkSettings.class)),
+      "webhook-notifier", union(COMMON, WEBHOOKS, envConstants(NotifierSettings.class)));
+  static final List<String> COMPONENTS = List.of("producer-api", "gpu-consumer", "storage-sink",
+      "webhook-notifier");
 
   /** Base64 of 32 bytes (0..31) and of 32 other bytes: valid keys for the chart. */
   static final String SIGNING_KEY = key(0);
   static final String HASH_KEY = key(32);
+  /** A deployment webhook secret of 40 characters. */
+  static final String WEBHOOK_SECRET = "whsec-0123456789abcdef0123456789abcdef01";
 
   private static String key(int first) {
     byte[] key = new byte[32];
@@ -143,7 +156,16 @@ class HelmChartTest {
             "kafka.truststoreSecret", "kafka-ca")),
         Arguments.of("direct publish off, vqa image prefixes", Map.of(
             "gpuConsumer.directPublish.enabled", false,
-            "gpuConsumer.vqaImagePrefixes[0]", "s3://inferpipe-inputs/{tenant}/")));
+            "gpuConsumer.vqaImagePrefixes[0]", "s3://inferpipe-inputs/{tenant}/")),
+        Arguments.of("chart-made webhook secret, allow-list, extra egress, api keys off", Map.of(
+            "webhooks.secret.value", WEBHOOK_SECRET,
+            "webhooks.allowedHosts[0]", "hooks.example.com",
+            "webhooks.allowedHosts[1]", "*.example.org",
+            "secrets.webhookNotifier.create", true,
+            "secrets.webhookNotifier.values.kafkaSaslJaasConfig", "jaas",
+            "webhookNotifier.networkPolicy.extraEgress[0].to[0].ipBlock.cidr", "10.0.5.10/32",
+            "auth.enabled", false, "serviceMonitor.enabled", true)),
+        Arguments.of("webhook notifier off", Map.of("webhookNotifier.enabled", false)));
   }
 
   @Test
@@ -183,7 +205,9 @@ class HelmChartTest {
               .as(env).isTrue());
       Set<String> required = new HashSet<>(read);
       required.removeAll(OPTIONAL);
+      required.removeAll(NEVER_SET);
       assertThat(set).as("%s sets every variable it reads", component).containsAll(required);
+      assertThat(set).as("%s: never set by the chart", component).doesNotContainAnyElementsOf(NEVER_SET);
     }
   }
 
@@ -248,11 +272,15 @@ class HelmChartTest {
     // Defaults: one (optional) Secret per service, none shared, none made by the chart.
     List<Map<String, Object>> defaults = objects(Map.of());
     assertThat(secrets(defaults)).isEmpty();
+    Map<String, Set<String>> shared = Map.of(
+        "producer-api", Set.of("inferpipe-keys", "inferpipe-webhooks"),
+        "gpu-consumer", Set.of("inferpipe-keys"),
+        "storage-sink", Set.of(),
+        "webhook-notifier", Set.of("inferpipe-webhooks"));
     for (String component : COMPONENTS) {
       assertThat(secretRefs(container(defaults, component))).as(component)
-          .containsExactlyInAnyOrderElementsOf(component.equals("storage-sink")
-              ? Set.of("inferpipe-storage-sink-secrets")
-              : Set.of("inferpipe-" + component + "-secrets", "inferpipe-keys"));
+          .containsExactlyInAnyOrderElementsOf(union(Set.of("inferpipe-" + component + "-secrets"),
+              shared.get(component)));
     }
     assertThat(container(defaults, "storage-sink").getEnv()).anySatisfy(env -> {
       assertThat(env.getName()).isEqualTo(KafkaSettings.SASL_JAAS_CONFIG_ENV);
@@ -265,10 +293,13 @@ class HelmChartTest {
     List<Map<String, Object>> existing = objects(Map.of(
         "secrets.producerApi.existingSecret", "api-secrets",
         "secrets.gpuConsumer.existingSecret", "consumer-secrets",
-        "secrets.storageSink.existingSecret", "sink-secrets"));
+        "secrets.storageSink.existingSecret", "sink-secrets",
+        "secrets.webhookNotifier.existingSecret", "notifier-secrets"));
     assertThat(secrets(existing)).isEmpty();
     assertThat(secretRefs(container(existing, "producer-api")))
-        .containsExactlyInAnyOrder("api-secrets", "inferpipe-keys");
+        .containsExactlyInAnyOrder("api-secrets", "inferpipe-keys", "inferpipe-webhooks");
+    assertThat(secretRefs(container(existing, "webhook-notifier")))
+        .containsExactlyInAnyOrder("notifier-secrets", "inferpipe-webhooks");
     assertThat(secretRefs(container(existing, "gpu-consumer")))
         .containsExactlyInAnyOrder("consumer-secrets", "inferpipe-keys");
     assertThat(secretRefs(container(existing, "storage-sink"))).containsExactly("sink-secrets");
@@ -285,6 +316,8 @@ class HelmChartTest {
     assertThat(secretRefs(container(created, "producer-api")))
         .doesNotContain("inferpipe-gpu-consumer-secrets");
     assertThat(secretRefs(container(created, "storage-sink")))
+        .doesNotContain("inferpipe-gpu-consumer-secrets");
+    assertThat(secretRefs(container(created, "webhook-notifier")))
         .doesNotContain("inferpipe-gpu-consumer-secrets");
 
     // The shared Secret of chart 0.1 is refused, naming its replacement.
@@ -311,12 +344,14 @@ class HelmChartTest {
         assertThat(ref.getOptional()).isNotEqualTo(Boolean.TRUE);
       });
     }
-    V1Container sink = container(existing, "storage-sink");
-    assertThat(sink.getEnv()).noneMatch(env -> KEYS.contains(env.getName()));
-    assertThat(secretRefs(sink)).doesNotContain("team-keys");
-    assertThat(deployments(existing).stream()
-        .filter(d -> d.getMetadata().getName().endsWith("storage-sink")).findFirst().orElseThrow()
-        .toString()).doesNotContain("team-keys");
+    for (String component : List.of("storage-sink", "webhook-notifier")) {
+      V1Container container = container(existing, component);
+      assertThat(container.getEnv()).as(component).noneMatch(env -> KEYS.contains(env.getName()));
+      assertThat(secretRefs(container)).as(component).doesNotContain("team-keys");
+      assertThat(deployments(existing).stream()
+          .filter(d -> d.getMetadata().getName().endsWith(component)).findFirst().orElseThrow()
+          .toString()).as(component).doesNotContain("team-keys");
+    }
 
     List<Map<String, Object>> created = objects(Map.of("keys.signingKey", SIGNING_KEY,
         "keys.hashKey", HASH_KEY));
@@ -417,7 +452,7 @@ class HelmChartTest {
     List<V1NetworkPolicy> policies = objects(Map.of()).stream()
         .filter(o -> "NetworkPolicy".equals(o.get("kind")))
         .map(o -> RenderedManifests.as(o, V1NetworkPolicy.class)).toList();
-    assertThat(policies).hasSize(3);
+    assertThat(policies).hasSize(COMPONENTS.size());
     for (String component : COMPONENTS) {
       V1NetworkPolicy policy = policies.stream()
           .filter(p -> p.getMetadata().getName().equals("inferpipe-" + component))
@@ -512,4 +547,294 @@ class HelmChartTest {
         .hasMessageContaining("eighty");
   }
 
+  private static List<Map<String, Object>> ofComponent(List<Map<String, Object>> objects,
+      String kind, String component) {
+    return objects.stream().filter(o -> kind.equals(o.get("kind")))
+        .filter(o -> component.equals(labels(o).get("app.kubernetes.io/component"))).toList();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> labels(Map<String, Object> object) {
+    return (Map<String, Object>) ((Map<String, Object>) object.get("metadata")).get("labels");
+  }
+
+  private static V1EnvVar envVar(V1Container container, String name) {
+    return container.getEnv().stream().filter(env -> env.getName().equals(name)).findFirst()
+        .orElseThrow(() -> new AssertionError(name + " not set"));
+  }
+
+  private static V1Deployment notifierDeployment(List<Map<String, Object>> objects) {
+    return deployments(objects).stream()
+        .filter(d -> d.getMetadata().getName().equals("inferpipe-webhook-notifier")).findFirst()
+        .orElseThrow(() -> new AssertionError("no webhook-notifier Deployment"));
+  }
+
+  @Test
+  void webhookNotifierRunsExactlyOneReplicaWithTheRecreateStrategy() {
+    List<Map<String, Object>> objects = objects(Map.of("serviceMonitor.enabled", true));
+    V1Deployment deployment = notifierDeployment(objects);
+    // Deliveries are not split between replicas: two pods would POST every webhook twice, and a
+    // rolling update would run two for a while.
+    assertThat(deployment.getSpec().getReplicas()).isEqualTo(1);
+    assertThat(deployment.getSpec().getStrategy().getType()).isEqualTo("Recreate");
+    assertThat(deployment.getSpec().getStrategy().getRollingUpdate()).isNull();
+    assertThatThrownBy(() -> render(Map.of("webhookNotifier.replicas", 2)))
+        .hasMessageContaining("replicas");
+    V1Container container = container(objects, "webhook-notifier");
+    assertThat(container.getImage()).isEqualTo("ghcr.io/inferpipe/webhook-notifier:0.1.0");
+    assertThat(container.getPorts()).singleElement().satisfies(port -> {
+      assertThat(port.getName()).isEqualTo("management");
+      assertThat(port.getContainerPort()).isEqualTo(9466);
+    });
+    assertThat(container.getStartupProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    assertThat(container.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/readyz");
+    assertThat(container.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/healthz");
+    for (var probe : List.of(container.getStartupProbe(), container.getReadinessProbe(),
+        container.getLivenessProbe())) {
+      assertThat(probe.getHttpGet().getPort().getStrValue()).isEqualTo("management");
+    }
+    assertThat(env(container, NotifierSettings.MANAGEMENT_PORT_ENV)).isEqualTo("9466");
+    assertThat(env(container, NotifierSettings.GROUP_ENV)).isEqualTo("inferpipe-webhook-notifier");
+    assertThat(env(container, NotifierSettings.RETRY_FOR_ENV)).isEqualTo("1h");
+    assertThat(env(container, NotifierSettings.FIRST_BACKOFF_ENV)).isEqualTo("1s");
+    assertThat(env(container, NotifierSettings.MAX_BACKOFF_ENV)).isEqualTo("5m");
+    assertThat(env(container, NotifierSettings.CONNECT_TIMEOUT_ENV)).isEqualTo("5s");
+    assertThat(env(container, NotifierSettings.ATTEMPT_TIMEOUT_ENV)).isEqualTo("10s");
+    assertThat(env(container, NotifierSettings.CONCURRENCY_ENV)).isEqualTo("8");
+    assertThat(env(container, Topics.WEBHOOKS_ENV)).isEqualTo("inference.webhooks");
+    assertThat(env(container, Topics.STATUS_ENV)).isEqualTo("inference.status");
+    // No S3 access, no signing or hashing keys, never the local stack's loopback switch.
+    assertThat(container.getEnv()).extracting(V1EnvVar::getName)
+        .doesNotContainAnyElementsOf(S3).doesNotContainAnyElementsOf(KEYS)
+        .doesNotContain(WebhookSettings.ALLOW_LOOPBACK_ENV);
+
+    assertThat(ofComponent(objects, "Service", "webhook-notifier")).singleElement()
+        .satisfies(service -> assertThat(service.toString()).contains("port=9466",
+            "targetPort=management", "type=ClusterIP"));
+    assertThat(ofComponent(objects, "ServiceAccount", "webhook-notifier")).singleElement();
+    assertThat(ofComponent(objects, "ServiceMonitor", "webhook-notifier")).singleElement()
+        .satisfies(monitor -> assertThat(monitor.toString()).contains("port=management",
+            "path=/metrics", "honorLabels=true"));
+    // One replica: a PodDisruptionBudget could only keep its node from draining.
+    assertThat(ofComponent(objects, "PodDisruptionBudget", "webhook-notifier")).isEmpty();
+
+    List<Map<String, Object>> custom = objects(Map.of("webhookNotifier.retryFor", "30m",
+        "webhookNotifier.concurrency", 16, "webhookNotifier.managementPort", 9500,
+        "webhookNotifier.consumerGroup", "team-notifier",
+        "webhookNotifier.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn",
+        "arn:aws:iam::123456789012:role/inferpipe-webhook-notifier"));
+    V1Container set = container(custom, "webhook-notifier");
+    assertThat(env(set, NotifierSettings.RETRY_FOR_ENV)).isEqualTo("30m");
+    assertThat(env(set, NotifierSettings.CONCURRENCY_ENV)).isEqualTo("16");
+    assertThat(env(set, NotifierSettings.MANAGEMENT_PORT_ENV)).isEqualTo("9500");
+    assertThat(env(set, NotifierSettings.GROUP_ENV)).isEqualTo("team-notifier");
+    assertThat(set.getPorts().get(0).getContainerPort()).isEqualTo(9500);
+    assertThat(ofComponent(custom, "ServiceAccount", "webhook-notifier")).singleElement()
+        .satisfies(account -> assertThat(account.toString())
+            .contains("eks.amazonaws.com/role-arn=arn:aws:iam::123456789012:role/inferpipe-webhook-notifier"));
+    // Durations in the services' format (30s, 5m, 1h), not ISO-8601.
+    assertThatThrownBy(() -> render(Map.of("webhookNotifier.retryFor", "PT1H")))
+        .hasMessageContaining("retryFor");
+  }
+
+  @Test
+  void webhookNotifierReadsTheApiKeysFileWhenKeysAreOn() {
+    V1Deployment on = notifierDeployment(objects(Map.of()));
+    V1Container container = on.getSpec().getTemplate().getSpec().getContainers().get(0);
+    assertThat(env(container, NotifierSettings.API_KEYS_FILE_ENV))
+        .isEqualTo("/etc/inferpipe/api-keys/keys.json");
+    assertThat(container.getVolumeMounts()).anySatisfy(mount -> {
+      assertThat(mount.getName()).isEqualTo("api-keys");
+      assertThat(mount.getMountPath()).isEqualTo("/etc/inferpipe/api-keys");
+      assertThat(mount.getReadOnly()).isTrue();
+    });
+    assertThat(on.getSpec().getTemplate().getSpec().getVolumes()).anySatisfy(volume -> {
+      assertThat(volume.getName()).isEqualTo("api-keys");
+      assertThat(volume.getSecret().getSecretName()).isEqualTo("inferpipe-api-keys");
+    });
+    // The same Secret as producer-api's.
+    V1Deployment custom = notifierDeployment(objects(Map.of("auth.keysSecret", "team-api-keys")));
+    assertThat(custom.getSpec().getTemplate().getSpec().getVolumes()).anySatisfy(volume ->
+        assertThat(volume.getSecret() == null ? null : volume.getSecret().getSecretName())
+            .isEqualTo("team-api-keys"));
+
+    V1Deployment off = notifierDeployment(objects(Map.of("auth.enabled", false)));
+    V1Container offContainer = off.getSpec().getTemplate().getSpec().getContainers().get(0);
+    assertThat(offContainer.getEnv()).noneMatch(env ->
+        env.getName().equals(NotifierSettings.API_KEYS_FILE_ENV));
+    assertThat(offContainer.getVolumeMounts()).noneMatch(m -> m.getName().equals("api-keys"));
+    assertThat(off.getSpec().getTemplate().getSpec().getVolumes())
+        .noneMatch(v -> v.getName().equals("api-keys"));
+  }
+
+  @Test
+  void webhookNotifierOffRendersNothingOfIt() {
+    List<Map<String, Object>> off = objects(Map.of("webhookNotifier.enabled", false,
+        "serviceMonitor.enabled", true, "secrets.webhookNotifier.create", true,
+        "secrets.webhookNotifier.values.kafkaSaslJaasConfig", "jaas"));
+    assertThat(deployments(off)).extracting(d -> d.getMetadata().getName())
+        .containsExactlyInAnyOrder("inferpipe-producer-api", "inferpipe-gpu-consumer",
+            "inferpipe-storage-sink");
+    assertThat(off).noneMatch(o -> "webhook-notifier".equals(labels(o)
+        .get("app.kubernetes.io/component")));
+    assertThat(off.toString()).doesNotContain("webhook-notifier");
+    // producer-api still shows deliveries of the webhooks topic and checks webhook_url.
+    V1Container api = container(off, "producer-api");
+    assertThat(env(api, Topics.WEBHOOKS_ENV)).isEqualTo("inference.webhooks");
+    assertThat(api.getEnv()).extracting(V1EnvVar::getName)
+        .contains(WebhookSettings.SECRET_ENV, WebhookSettings.ALLOWED_HOSTS_ENV);
+  }
+
+  @Test
+  void theWebhookSecretAndAllowListReachOnlyTheApiAndTheNotifier() {
+    // Defaults: <fullname>-webhooks if it exists (optional), any public host.
+    List<Map<String, Object>> defaults = objects(Map.of());
+    assertThat(secrets(defaults)).isEmpty();
+    for (String component : List.of("producer-api", "webhook-notifier")) {
+      V1Container container = container(defaults, component);
+      V1SecretKeySelector ref = envVar(container, WebhookSettings.SECRET_ENV).getValueFrom()
+          .getSecretKeyRef();
+      assertThat(ref.getName()).as(component).isEqualTo("inferpipe-webhooks");
+      assertThat(ref.getKey()).as(component).isEqualTo("webhook-secret");
+      assertThat(ref.getOptional()).as(component).isTrue();
+      assertThat(env(container, WebhookSettings.ALLOWED_HOSTS_ENV)).as(component).isEmpty();
+      assertThat(env(container, Topics.WEBHOOKS_ENV)).as(component).isEqualTo("inference.webhooks");
+    }
+    for (String component : List.of("gpu-consumer", "storage-sink")) {
+      assertThat(container(defaults, component).getEnv()).as(component)
+          .noneMatch(env -> WEBHOOKS.contains(env.getName()));
+      assertThat(secretRefs(container(defaults, component))).as(component)
+          .doesNotContain("inferpipe-webhooks");
+    }
+
+    // An existing Secret: required (a pod without it does not start), with its own key.
+    List<Map<String, Object>> existing = objects(Map.of(
+        "webhooks.secret.existingSecret", "team-webhooks", "webhooks.secret.key", "secret",
+        "webhooks.allowedHosts[0]", "hooks.example.com",
+        "webhooks.allowedHosts[1]", "*.example.org",
+        "kafka.topics.webhooks", "team.webhooks"));
+    assertThat(secrets(existing)).isEmpty();
+    for (String component : List.of("producer-api", "webhook-notifier")) {
+      V1Container container = container(existing, component);
+      V1SecretKeySelector ref = envVar(container, WebhookSettings.SECRET_ENV).getValueFrom()
+          .getSecretKeyRef();
+      assertThat(ref.getName()).as(component).isEqualTo("team-webhooks");
+      assertThat(ref.getKey()).as(component).isEqualTo("secret");
+      assertThat(ref.getOptional()).as(component).isNotEqualTo(Boolean.TRUE);
+      assertThat(env(container, WebhookSettings.ALLOWED_HOSTS_ENV)).as(component)
+          .isEqualTo("hooks.example.com,*.example.org");
+      assertThat(env(container, Topics.WEBHOOKS_ENV)).as(component).isEqualTo("team.webhooks");
+    }
+
+    // A value: the chart makes <fullname>-webhooks, which the two read.
+    List<Map<String, Object>> created = objects(Map.of("webhooks.secret.value", WEBHOOK_SECRET));
+    assertThat(secrets(created)).singleElement().satisfies(secret -> {
+      assertThat(secret.toString()).contains("name=inferpipe-webhooks",
+          "webhook-secret=" + WEBHOOK_SECRET);
+      assertThat(labels(secret)).containsEntry("app.kubernetes.io/component", "webhooks");
+    });
+    for (String component : List.of("producer-api", "webhook-notifier")) {
+      V1SecretKeySelector ref = envVar(container(created, component), WebhookSettings.SECRET_ENV)
+          .getValueFrom().getSecretKeyRef();
+      assertThat(ref.getName()).isEqualTo("inferpipe-webhooks");
+      assertThat(ref.getOptional()).isNotEqualTo(Boolean.TRUE);
+    }
+    assertThat(secretRefs(container(created, "gpu-consumer"))).doesNotContain("inferpipe-webhooks");
+
+    // The services refuse a secret under 32 characters; the chart fails first.
+    assertThatThrownBy(() -> render(Map.of("webhooks.secret.value", "too-short")))
+        .hasMessageContaining("webhooks.secret.value has 9 characters")
+        .hasMessageContaining("openssl rand -hex 32");
+    assertThatThrownBy(() -> render(Map.of("webhooks.secret.value", WEBHOOK_SECRET,
+        "webhooks.secret.existingSecret", "team-webhooks"))).hasMessageContaining("not both");
+    // Host names or *.suffix patterns, as the services read them: not URLs.
+    assertThatThrownBy(() -> render(Map.of("webhooks.allowedHosts[0]",
+        "https://hooks.example.com/"))).hasMessageContaining("allowedHosts");
+  }
+
+  /** Whether some egress rule lets TCP traffic to {@code address}:{@code port} through. */
+  static boolean reaches(List<V1NetworkPolicyEgressRule> egress, String address, int port) {
+    return egress.stream().anyMatch(rule -> {
+      List<V1NetworkPolicyPort> ports = rule.getPorts();
+      boolean portAllowed = ports == null || ports.isEmpty() || ports.stream().anyMatch(p ->
+          (p.getProtocol() == null || p.getProtocol().equals("TCP")) && p.getPort() != null
+              && p.getPort().isInteger() && p.getPort().getIntValue() == port);
+      return portAllowed && rule.getTo() != null
+          && rule.getTo().stream().anyMatch(peer -> allows(peer, address));
+    });
+  }
+
+  private static V1NetworkPolicy notifierPolicy(Map<String, Object> values) {
+    return objects(values).stream().filter(o -> "NetworkPolicy".equals(o.get("kind")))
+        .map(o -> RenderedManifests.as(o, V1NetworkPolicy.class))
+        .filter(p -> p.getMetadata().getName().equals("inferpipe-webhook-notifier")).findFirst()
+        .orElseThrow(() -> new AssertionError("no NetworkPolicy for webhook-notifier"));
+  }
+
+  @Test
+  void webhookNotifierReachesPublicHttpsAndKafkaButNoPrivateOrLinkLocalAddress() {
+    V1NetworkPolicy policy = notifierPolicy(Map.of());
+    List<V1NetworkPolicyEgressRule> egress = policy.getSpec().getEgress();
+    // Webhook receivers: https on public addresses.
+    for (String address : List.of("93.184.216.34", "52.216.8.1", "2606:2800:220:1::1")) {
+      assertThat(reaches(egress, address, 443)).as("reaches %s:443", address).isTrue();
+      assertThat(reaches(egress, address, 80)).as("reaches %s:80", address).isFalse();
+      assertThat(reaches(egress, address, 8443)).as("reaches %s:8443", address).isFalse();
+    }
+    // Never private, shared or link-local ranges (cloud metadata), on 443 or any other port.
+    for (String address : List.of("10.0.12.7", "172.16.0.1", "172.31.255.254", "192.168.1.1",
+        "169.254.169.254", "169.254.170.2", "100.64.0.1", METADATA_V6, "fd12:3456::1", "fe80::1")) {
+      for (int port : List.of(443, 80, 8080)) {
+        assertThat(reaches(egress, address, port)).as("reaches %s:%s", address, port).isFalse();
+      }
+    }
+    assertThat(egress).anySatisfy(rule -> {
+      assertThat(rule.getPorts()).extracting(p -> p.getPort().getIntValue()).containsExactly(443);
+      assertThat(rule.getTo()).anySatisfy(peer -> {
+        assertThat(peer.getIpBlock().getCidr()).isEqualTo("0.0.0.0/0");
+        assertThat(peer.getIpBlock().getExcept()).contains("10.0.0.0/8", "172.16.0.0/12",
+            "192.168.0.0/16", "169.254.0.0/16");
+      });
+      assertThat(rule.getTo()).anySatisfy(peer -> {
+        assertThat(peer.getIpBlock().getCidr()).isEqualTo("::/0");
+        assertThat(peer.getIpBlock().getExcept()).contains("fc00::/7", "fe80::/10");
+      });
+    });
+    // Kafka (MSK in the VPC, on its client ports) and pods in any namespace (DNS, an in-cluster
+    // Kafka or collector), as the other services.
+    for (int port : List.of(9092, 9094, 9096, 9098)) {
+      assertThat(reaches(egress, "10.0.12.7", port)).as("MSK on %s", port).isTrue();
+    }
+    assertThat(reaches(egress, METADATA_V4, 9098)).isFalse();
+    assertThat(egress).anySatisfy(rule -> assertThat(rule.getTo()).anySatisfy(peer -> {
+      assertThat(peer.getNamespaceSelector()).isNotNull();
+      assertThat(peer.getNamespaceSelector().getMatchLabels()).isNullOrEmpty();
+      assertThat(peer.getPodSelector()).isNull();
+    }));
+    // Ingress: its management port, from the metrics namespace only.
+    assertThat(policy.getSpec().getIngress()).singleElement().satisfies(rule -> {
+      assertThat(rule.getPorts()).extracting(p -> p.getPort().getIntValue()).containsExactly(9466);
+      assertThat(rule.getFrom()).singleElement().satisfies(peer -> assertThat(
+          peer.getNamespaceSelector().getMatchLabels())
+          .containsEntry("kubernetes.io/metadata.name", "monitoring"));
+    });
+
+    // Receivers on another port, and an STS VPC endpoint (IRSA) at a private address.
+    List<V1NetworkPolicyEgressRule> custom = notifierPolicy(Map.of(
+        "webhookNotifier.networkPolicy.webhookPorts[0]", 443,
+        "webhookNotifier.networkPolicy.webhookPorts[1]", 8443,
+        "webhookNotifier.networkPolicy.extraEgress[0].to[0].ipBlock.cidr", "10.0.5.10/32",
+        "webhookNotifier.networkPolicy.extraEgress[0].ports[0].port", 443)).getSpec().getEgress();
+    assertThat(reaches(custom, "93.184.216.34", 8443)).isTrue();
+    assertThat(reaches(custom, "10.0.5.10", 443)).isTrue();
+    assertThat(reaches(custom, "10.0.5.11", 443)).isFalse();
+    assertThat(reaches(custom, "169.254.169.254", 443)).isFalse();
+    // An extra rule must name its destinations (a rule without `to` would allow every address).
+    assertThatThrownBy(() -> render(Map.of(
+        "webhookNotifier.networkPolicy.extraEgress[0].ports[0].port", 443)))
+        .hasMessageContaining("extraEgress");
+
+    assertThat(objects(Map.of("webhookNotifier.enabled", false)).stream()
+        .filter(o -> "NetworkPolicy".equals(o.get("kind")))).hasSize(3);
+  }
 }

@@ -60,7 +60,13 @@ final class Monitoring {
       Map.entry("http_server_requests_seconds", Type.HISTOGRAM),
       Map.entry("inference_submissions_total", Type.COUNTER),
       Map.entry("inference_status_store_jobs", Type.GAUGE),
-      // all three
+      // webhook-notifier
+      Map.entry("inference_webhook_attempts_total", Type.COUNTER),
+      Map.entry("inference_webhook_deliveries_total", Type.COUNTER),
+      Map.entry("inference_webhook_pending", Type.GAUGE),
+      Map.entry("inference_webhook_attempt_duration_seconds", Type.HISTOGRAM),
+      Map.entry("inference_webhook_delivery_latency_seconds", Type.HISTOGRAM),
+      // every service
       Map.entry("inference_worker_ready", Type.GAUGE),
       Map.entry("inference_status_table_staleness_seconds", Type.GAUGE),
       // Kafka client metrics (Micrometer KafkaClientMetrics)

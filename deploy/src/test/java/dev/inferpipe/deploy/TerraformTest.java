@@ -217,9 +217,10 @@ class TerraformTest {
   void eachRoleWritesAndReadsExactlyItsOwnTopicsWithIdempotentProducers() {
     JsonObject iam = file("modules/service-iam/main.tf");
     Map<String, List<Set<String>>> boundary = Map.of(
-        "producer_api", List.of(Set.of("requests", "status"), Set.of("status")),
+        "producer_api", List.of(Set.of("requests", "status"), Set.of("status", "webhooks")),
         "gpu_consumer", List.of(Set.of("outputs", "status", "dlq"), Set.of("requests", "status")),
-        "storage_sink", List.of(Set.of("status", "dlq"), Set.of("outputs", "status")));
+        "storage_sink", List.of(Set.of("status", "dlq"), Set.of("outputs", "status")),
+        "webhook_notifier", List.of(Set.of("webhooks"), Set.of("status", "webhooks")));
     JsonObject locals = at(iam, "locals").getAsJsonObject();
     boundary.forEach((policy, topics) -> {
       assertTopicBoundary(iam, policy, "kafka-cluster:WriteData", topics.get(0));
@@ -245,6 +246,7 @@ class TerraformTest {
     String api = at(iam, "data", "aws_iam_policy_document", "producer_api").toString();
     String consumer = at(iam, "data", "aws_iam_policy_document", "gpu_consumer").toString();
     String sink = at(iam, "data", "aws_iam_policy_document", "storage_sink").toString();
+    String notifier = at(iam, "data", "aws_iam_policy_document", "webhook_notifier").toString();
     assertThat(api).contains("local.topic.requests", "local.topic.status", "AlterTransactionalId")
         .doesNotContain("s3:PutObject", "local.topic.outputs");
     // Both read models from INFERPIPE_MODEL_URI: the consumer every file, the API only the cards.
@@ -254,8 +256,21 @@ class TerraformTest {
         .doesNotContain("s3:PutObject", "TransactionalId");
     assertThat(sink).contains("s3:PutObject", "local.topic.outputs", "kms:GenerateDataKey")
         .doesNotContain("local.topic.requests");
+    // The notifier: the status topic in its own group, its deliveries topic; no bucket, no key.
+    assertThat(notifier).contains("local.topic.status", "local.topic.webhooks",
+            "var.consumer_groups.webhook_notifier", "local.group_access")
+        .doesNotContain("s3:", "kms:", "TransactionalId", "local.topic.requests",
+            "local.topic.outputs", "local.topic.dlq", "model_bucket");
+    assertThat(api).contains("local.topic.webhooks");
+    assertThat(consumer).doesNotContain("local.topic.webhooks");
+    assertThat(sink).doesNotContain("local.topic.webhooks");
+    assertThat(at(iam, "locals", "services").toString()).contains("webhook-notifier");
+    assertThat(at(iam, "resource", "aws_iam_role_policy", "webhook_notifier", "role").getAsString())
+        .isEqualTo("${aws_iam_role.service[\"webhook-notifier\"].id}");
+    String variables = file("modules/service-iam/variables.tf").toString();
+    assertThat(variables).contains("inference.webhooks", "inferpipe-webhook-notifier");
     // Each service keeps a status table: it must read the status topic and its retention.
-    for (String policy : List.of(api, consumer, sink)) {
+    for (String policy : List.of(api, consumer, sink, notifier)) {
       assertThat(policy).contains("local.read_status");
     }
     assertThat(at(iam, "locals").toString()).contains("DescribeTopicDynamicConfiguration");
@@ -274,6 +289,9 @@ class TerraformTest {
         .isEqualTo("${module.kafka.cluster_arn}");
     String values = file("examples/complete/outputs.tf").toString();
     assertThat(values).contains("bootstrapServers", "AWS_MSK_IAM", "eks.amazonaws.com/role-arn");
+    for (String service : List.of("producerApi", "gpuConsumer", "storageSink", "webhookNotifier")) {
+      assertThat(values).as("helm_values of %s", service).contains(service);
+    }
   }
 
   @Test
