@@ -380,6 +380,77 @@ class FaultInjectionIT {
     assertThat(row.badObjects()).as("SUCCEEDED jobs without exactly one output").isZero();
   }
 
+  @Test
+  @Order(10)
+  void notifierKilledWithDeliveriesInFlight() throws Exception {
+    // A slow receiver, so that attempts are in flight when the notifier dies.
+    Map<String, java.util.concurrent.atomic.AtomicInteger> received =
+        new java.util.concurrent.ConcurrentHashMap<>();
+    List<String> badSignatures = new java.util.concurrent.CopyOnWriteArrayList<>();
+    com.sun.net.httpserver.HttpServer receiver = com.sun.net.httpserver.HttpServer.create(
+        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    receiver.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
+    receiver.createContext("/hook", exchange -> {
+      byte[] body = exchange.getRequestBody().readAllBytes();
+      String key = exchange.getRequestHeaders().getFirst("Idempotency-Key");
+      received.computeIfAbsent(key, k -> new java.util.concurrent.atomic.AtomicInteger())
+          .incrementAndGet();
+      if (!dev.inferpipe.core.webhook.WebhookSignature.verify(stack.webhookSecret, body,
+          exchange.getRequestHeaders().getFirst("X-Inferpipe-Signature"))) {
+        badSignatures.add(key);
+      }
+      try {
+        Thread.sleep(300);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      exchange.sendResponseHeaders(200, -1);
+      exchange.close();
+    });
+    receiver.start();
+    ServiceProcess notifier = stack.notifier("webhook-notifier-a").start();
+    try {
+      notifier.awaitReady(READY);
+      String url = "http://127.0.0.1:" + receiver.getAddress().getPort() + "/hook";
+      List<String> jobs = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        String id = String.format("kill-notifier-%02d", i);
+        stack.submitWithWebhook(id, 2, url);
+        jobs.add(id);
+      }
+      awaitTrue(() -> received.size() >= 4, DRAIN, "4 notifications received");
+      notifier.kill();
+      int beforeKill = received.size();
+      Instant restarted = Instant.now();
+      notifier.start().awaitReady(READY);
+      awaitTrue(() -> jobs.stream().allMatch(id -> received.containsKey(id + ":SUCCEEDED")),
+          DRAIN, "every job notified after the restart");
+      Duration drained = Duration.between(restarted, Instant.now());
+      Thread.sleep(2000); // room for a late repeat
+      int repeats = received.values().stream().mapToInt(c -> c.get() - 1).sum();
+      System.out.printf(java.util.Locale.ROOT, "FAULT-WEBHOOK | webhook-notifier SIGKILLed with"
+          + " deliveries in flight (2 at a time), restarted | %d | notified %d | lost %d |"
+          + " before the kill %d | repeated %d | drained %.1f s |%n", jobs.size(),
+          received.size(), jobs.size() - received.size(), beforeKill, repeats,
+          drained.toMillis() / 1000.0);
+      assertThat(received).as("every job notified once at least").hasSize(jobs.size());
+      // Only an attempt in flight at the kill (its 2xx, if any, not yet recorded) goes again.
+      assertThat(repeats).as("repeated notifications").isLessThanOrEqualTo(2);
+      assertThat(received.values()).allSatisfy(c -> assertThat(c.get()).isBetween(1, 2));
+      assertThat(badSignatures).isEmpty();
+      for (String id : jobs) {
+        awaitTrue(() -> TopicReader.readAll(stack.kafka.bootstrapServers(),
+            stack.topics.webhooks()).stream().filter(r -> r.key().equals(id))
+            .reduce((a, b) -> b).map(r -> new String(r.value(), StandardCharsets.UTF_8)
+                .contains("\"state\":\"DELIVERED\"")).orElse(false),
+            Duration.ofSeconds(30), id + " recorded DELIVERED");
+      }
+    } finally {
+      notifier.kill();
+      receiver.stop(0);
+    }
+  }
+
   /**
    * Kills the consumer 300 ms into a job's 80 sampling steps: the job that most recently went
    * RUNNING and has not ended (an earlier one may merely wait for the sink). Returns its id.

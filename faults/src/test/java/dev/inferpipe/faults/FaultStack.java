@@ -84,6 +84,9 @@ final class FaultStack implements AutoCloseable {
 
   /** The deployment keys every service of this stack shares. */
   final Map<String, String> keys = dev.inferpipe.core.config.DeploymentKeys.randomEnv();
+  /** Signs the webhooks of this stack's jobs; receivers in the suite run on loopback. */
+  final String webhookSecret = java.util.HexFormat.of().formatHex(
+      java.security.SecureRandom.getSeed(32));
 
   /** The wiring every service gets, plus {@code extra}. */
   Map<String, String> env(Map<String, String> extra) {
@@ -92,6 +95,8 @@ final class FaultStack implements AutoCloseable {
     env.putAll(s3.clientEnv());
     env.put("INFERPIPE_S3_BUCKET", BUCKET);
     env.putAll(keys);
+    env.put("INFERPIPE_WEBHOOK_SECRET", webhookSecret);
+    env.put("INFERPIPE_WEBHOOK_ALLOW_LOOPBACK", "true");
     env.putAll(extra);
     return env;
   }
@@ -114,6 +119,14 @@ final class FaultStack implements AutoCloseable {
   /** A storage-sink JVM (not started). */
   ServiceProcess sink(String name) {
     return service(name, StorageSinkMain.class, "INFERPIPE_SINK_MANAGEMENT_PORT", Map.of());
+  }
+
+  /** A webhook-notifier JVM (not started): short backoff, two attempts in flight at a time. */
+  ServiceProcess notifier(String name) {
+    return service(name, dev.inferpipe.notifier.WebhookNotifierMain.class,
+        "INFERPIPE_NOTIFIER_MANAGEMENT_PORT", Map.of(
+            "INFERPIPE_WEBHOOK_FIRST_BACKOFF", "200ms",
+            "INFERPIPE_WEBHOOK_CONCURRENCY", "2"));
   }
 
   private ServiceProcess service(String name, Class<?> main, String managementPortEnv,
@@ -139,15 +152,23 @@ final class FaultStack implements AutoCloseable {
 
   /** Submits a txt2img job through producer-api; the API must accept it. */
   void submit(String jobId, int steps) throws Exception {
-    String body = txt2img(jobId, "a red circle", steps, Math.abs(jobId.hashCode()));
+    submitJson(txt2img(jobId, "a red circle", steps, Math.abs(jobId.hashCode())));
+  }
+
+  /** Submits a txt2img job whose terminal status is POSTed to {@code webhookUrl}. */
+  void submitWithWebhook(String jobId, int steps, String webhookUrl) throws Exception {
+    String job = txt2img(jobId, "a red circle", steps, Math.abs(jobId.hashCode()));
+    submitJson(job.substring(0, job.length() - 1) + ",\"webhook_url\":\"" + webhookUrl + "\"}");
+  }
+
+  private void submitJson(String body) throws Exception {
     HttpResponse<String> response = http.send(HttpRequest.newBuilder(
             URI.create("http://localhost:" + api.port() + "/v1/jobs"))
         .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json")
         .POST(HttpRequest.BodyPublishers.ofString(body)).build(),
         HttpResponse.BodyHandlers.ofString());
     if (response.statusCode() != 202) {
-      throw new AssertionError("submit " + jobId + " -> " + response.statusCode() + " "
-          + response.body());
+      throw new AssertionError("submit -> " + response.statusCode() + " " + response.body());
     }
   }
 
