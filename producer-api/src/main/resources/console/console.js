@@ -319,6 +319,24 @@
     param("model", job.model_id);
     param("queue wait", ms(job.queue_wait_ms));
     param("inference", ms(job.inference_ms));
+    if (job.webhook) {
+      param("webhook", webhookText(job.webhook));
+    }
+  }
+
+  // The completion webhook's delivery, as the API reports it on the job.
+  function webhookText(hook) {
+    if (!hook.state) {
+      return "sent when the job ends";
+    }
+    let text = hook.state + ", " + hook.attempts + (hook.attempts === 1 ? " attempt" : " attempts");
+    if (hook.last_code) {
+      text += ", last HTTP " + hook.last_code;
+    }
+    if (hook.last_error && hook.state !== "DELIVERED") {
+      text += ": " + hook.last_error;
+    }
+    return text;
   }
 
   function param(name, value) {

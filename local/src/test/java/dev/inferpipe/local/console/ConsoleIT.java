@@ -43,15 +43,30 @@ class ConsoleIT {
   private Chromium browser;
   private String console;
 
+  /** The webhook receiver of key "hooked" (its default_url). */
+  private com.sun.net.httpserver.HttpServer hooks;
+
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     assumeTrue(Chromium.binary().isPresent(), "Debian's chromium is not installed (.ci/run "
         + "installs it: apt-get install chromium)");
+    hooks = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress(
+        java.net.InetAddress.getLoopbackAddress(), 0), 0);
+    hooks.createContext("/hook", exchange -> {
+      exchange.getRequestBody().readAllBytes();
+      exchange.sendResponseHeaders(204, -1);
+      exchange.close();
+    });
+    hooks.start();
+    String hooked = key("hooked", "secret-hooked", "team-hook", false, 100);
+    hooked = hooked.substring(0, hooked.length() - 1) + ",\"webhook\":{\"secret\":\""
+        + "h".repeat(32) + "\",\"allowed_hosts\":[\"127.0.0.1\"],\"default_url\":"
+        + "\"http://127.0.0.1:" + hooks.getAddress().getPort() + "/hook\"}}";
     Path keys = dir.resolve("keys.json");
     Files.writeString(keys, "{\"keys\":[" + key("a", "secret-a", "team-a", false, 100) + ","
         + key("b", "secret-b", "team-b", false, 100) + ","
         + key("off", "secret-off", "team-a", true, 100) + ","
-        + key("slow", "secret-slow", "team-slow", false, 0.001) + "]}");
+        + key("slow", "secret-slow", "team-slow", false, 0.001) + "," + hooked + "]}");
     Map<String, String> env = new HashMap<>(LocalStack.ephemeralEnv(dir.resolve("data")));
     env.put("INFERPIPE_API_KEYS_FILE", keys.toString());
     env.put("INFERPIPE_DEVICE", "cpu");
@@ -67,6 +82,9 @@ class ConsoleIT {
 
   @AfterAll
   void stop() {
+    if (hooks != null) {
+      hooks.stop(0);
+    }
     if (browser != null) {
       browser.close();
     }
@@ -240,6 +258,23 @@ class ConsoleIT {
         + " && !document.getElementById('jobs-empty').hidden", Duration.ofSeconds(20));
     assertThat(browser.eval("document.querySelectorAll('#jobs tbody tr').length").asInt())
         .isZero();
+  }
+
+  @Test
+  @Order(8)
+  void aJobPageShowsItsWebhooksDelivery() throws Exception {
+    // Key "hooked" gives its jobs a default webhook_url: a receiver here that answers 204.
+    signIn("secret-hooked");
+    browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
+    browser.eval("document.getElementById('tab-txt2img').click()");
+    fill("t-prompt", "a red circle");
+    fill("t-steps", "2");
+    browser.eval("document.getElementById('form-txt2img').requestSubmit()");
+    browser.await("document.querySelectorAll('#jobs tbody tr').length > 0", Duration.ofSeconds(20));
+    String id = browser.eval("document.querySelector('#jobs tbody tr').dataset.jobId").asString();
+    browser.navigate(console + "/jobs/" + id);
+    browser.await("(document.querySelector('#job-params dd[data-name=\"webhook\"]') || {})"
+        + ".textContent === 'DELIVERED, 1 attempt, last HTTP 204'", JOB);
   }
 
   @Test
