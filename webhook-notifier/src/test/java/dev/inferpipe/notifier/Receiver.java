@@ -22,7 +22,15 @@ final class Receiver implements AutoCloseable {
     }
   }
 
-  record Answer(int code, Map<String, String> headers) {
+  /**
+   * @param delayMs how long the receiver waits before answering
+   * @param bodyBytes the size of the answer's body
+   */
+  record Answer(int code, Map<String, String> headers, long delayMs, int bodyBytes) {
+    Answer(int code, Map<String, String> headers) {
+      this(code, headers, 0, 2);
+    }
+
     static Answer of(int code) {
       return new Answer(code, Map.of());
     }
@@ -30,11 +38,14 @@ final class Receiver implements AutoCloseable {
 
   private final HttpServer server;
   private final List<Received> received = new CopyOnWriteArrayList<>();
+  private final java.util.concurrent.atomic.AtomicInteger cutOff =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** @param script the answer to the n-th request (1-based) */
   Receiver(IntFunction<Answer> script) throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
     server.createContext("/", exchange -> answer(exchange, script));
+    server.setExecutor(java.util.concurrent.Executors.newFixedThreadPool(4));
     server.start();
   }
 
@@ -44,14 +55,32 @@ final class Receiver implements AutoCloseable {
         exchange.getRequestURI().getPath()));
     Answer answer = script.apply(received.size());
     answer.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
-    byte[] reply = "ok".getBytes();
-    exchange.sendResponseHeaders(answer.code(), reply.length);
-    exchange.getResponseBody().write(reply);
-    exchange.close();
+    try {
+      Thread.sleep(answer.delayMs());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      exchange.sendResponseHeaders(answer.code(), answer.bodyBytes());
+      byte[] chunk = new byte[64 * 1024];
+      java.util.Arrays.fill(chunk, (byte) 'x');
+      for (int left = answer.bodyBytes(); left > 0; left -= chunk.length) {
+        exchange.getResponseBody().write(chunk, 0, Math.min(left, chunk.length));
+      }
+    } catch (IOException e) {
+      cutOff.incrementAndGet(); // the notifier stopped reading: the answer was over its bound
+    } finally {
+      exchange.close();
+    }
   }
 
   String url(String path) {
     return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+  }
+
+  /** Answers the client closed before they were written to the end. */
+  int cutOff() {
+    return cutOff.get();
   }
 
   List<Received> received() {

@@ -145,6 +145,14 @@ class WebhookNotifierIT {
     return latest;
   }
 
+  /** Every delivery record of the job, oldest first. */
+  private List<WebhookDelivery> history(String jobId) {
+    return TopicReader.readAll(kafka.bootstrapServers(), topics.webhooks()).stream()
+        .filter(r -> jobId.equals(r.key()))
+        .sorted(java.util.Comparator.comparingLong(ConsumerRecord::offset))
+        .map(r -> codec.decode(r.value(), WebhookDelivery.class)).toList();
+  }
+
   private WebhookDelivery awaitDelivery(String jobId, Predicate<WebhookDelivery> done)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -326,6 +334,38 @@ class WebhookNotifierIT {
     String metrics = telemetry.scrape(null).body();
     assertThat(metrics).contains("inference_webhook_deliveries_total{service=\"webhook-notifier\",state=\"REFUSED\"} 4.0");
     assertThat(metrics).contains("inference_webhook_deliveries_total{service=\"webhook-notifier\",state=\"FAILED\"} 2.0");
+  }
+
+  @Test
+  void aSlowReceiverTimesOutAndAHugeAnswerIsNotReadToTheEnd() throws Exception {
+    // The first answer comes after the 1 s attempt bound; later ones at once.
+    Receiver slow = receiver(n -> new Receiver.Answer(200, Map.of(), n == 1 ? 4000 : 0, 2));
+    // 32 MiB of answer: the notifier reads 64 KiB of it, and still counts the 200.
+    Receiver huge = receiver(n -> new Receiver.Answer(200, Map.of(), 0, 32 * 1024 * 1024));
+    startNotifier(Map.of("INFERPIPE_WEBHOOK_TIMEOUT", "1s"));
+    long started = System.nanoTime();
+    publish(ended("job-slow", JobState.SUCCEEDED, slow.url("/s"), null, null));
+    publish(ended("job-huge", JobState.SUCCEEDED, huge.url("/h"), null, null));
+
+    WebhookDelivery slowDone = awaitDelivery("job-slow", in(WebhookState.DELIVERED));
+    assertThat(slowDone.attempts()).isEqualTo(2);
+    WebhookDelivery timedOut = history("job-slow").stream().filter(d -> d.attempts() == 1)
+        .findFirst().orElseThrow();
+    assertThat(timedOut.state()).isEqualTo(WebhookState.PENDING);
+    assertThat(timedOut.lastCode()).isNull();
+    assertThat(timedOut.lastError()).contains("no answer");
+    WebhookDelivery hugeDone = awaitDelivery("job-huge", in(WebhookState.DELIVERED));
+    assertThat(hugeDone.attempts()).isEqualTo(1);
+    assertThat(hugeDone.lastCode()).isEqualTo(200);
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (huge.cutOff() == 0 && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(huge.cutOff()).as("the 32 MiB answer was cut off, not read").isEqualTo(1);
+    // Neither the slow answer nor the 32 MiB held the notifier for long.
+    assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+    assertThat(telemetry.scrape(null).body()).contains(
+        "inference_webhook_attempts_total{outcome=\"no_answer\",service=\"webhook-notifier\"} 1.0");
   }
 
   @Test
