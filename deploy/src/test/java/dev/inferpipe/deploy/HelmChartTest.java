@@ -797,7 +797,8 @@ class HelmChartTest {
       });
       assertThat(rule.getTo()).anySatisfy(peer -> {
         assertThat(peer.getIpBlock().getCidr()).isEqualTo("::/0");
-        assertThat(peer.getIpBlock().getExcept()).contains("fc00::/7", "fe80::/10");
+        assertThat(peer.getIpBlock().getExcept()).contains("fc00::/7", "fe80::/10",
+            "64:ff9b::/96", "2002::/16");
       });
     });
     // Kafka (MSK in the VPC, on its client ports) and pods in any namespace (DNS, an in-cluster

@@ -101,11 +101,6 @@ final class JobAdmission {
 
     boolean produced = local.hasProduced(job.jobId());
     Optional<JobStatus> known = statuses.get(job.jobId());
-    if (known.isEmpty() && request.origin() instanceof RequestRecord.Api) {
-      // The API's QUEUED went out in the same transaction as this record, so it is on the topic:
-      // wait for it, since it carries what the job body cannot (the webhook's API key).
-      known = awaitStatus(job.jobId(), API_STATUS_WAIT);
-    }
     LocalJobs.Owner owner = new LocalJobs.Owner(requestHash, tenant);
     // The status topic may not show a job started here a moment ago: the local owner counts too.
     boolean otherOwner = known.map(s -> !owner.equals(new LocalJobs.Owner(s.requestSha256(),
@@ -126,30 +121,16 @@ final class JobAdmission {
           : new Admission.Duplicate(job, "the job already " + state + "; duplicate record");
     }
     String traceId = Span.current().getSpanContext().getTraceId();
+    // The key id is signed with the record, so a job whose QUEUED this table has not read yet
+    // still names the API key whose webhook secret signs its notification.
+    String keyId = request.origin() instanceof RequestRecord.Api api ? api.keyId() : null;
     JobStatus base = known.orElseGet(() -> JobStatus.queued(job, requestHash, traceId,
-        s3.outputPrefix(job.jobId()), request.enqueuedAt(), tenant));
+        s3.outputPrefix(job.jobId()), request.enqueuedAt(), tenant, keyId));
     JobStatus running = base.running(takenAt, queueWaitMs);
     if (job.ttlSeconds() != null && queueWaitMs > job.ttlSeconds() * 1000L) {
       return new Admission.Expired(job, running);
     }
     return new Admission.Run(job, running);
-  }
-
-  static final Duration API_STATUS_WAIT = Duration.ofSeconds(2);
-
-  private Optional<JobStatus> awaitStatus(String jobId, Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Optional<JobStatus> found = statuses.get(jobId);
-    while (found.isEmpty() && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(2);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      }
-      found = statuses.get(jobId);
-    }
-    return found;
   }
 
   /** A FAILED status for a job id the record owns: unknown so far, or the API's queued job. */

@@ -57,10 +57,13 @@ final class JobPublisher implements AutoCloseable {
   /**
    * @param enqueuedAtMs the acceptance time; the consumer's queue.wait span starts here
    * @param tenant the submitting key's tenant, carried to every later status; null without keys
+   * @param keyId the submitting key's id (signed, so the consumer knows whose webhook secret
+   *     applies even before it reads the QUEUED status); null without keys
    * @return where the QUEUED status landed, for {@link dev.inferpipe.core.kafka.StatusTable#awaitApplied}
    */
   synchronized RecordMetadata publish(String jobId, byte[] job, String requestSha256,
-      long enqueuedAtMs, byte[] queuedStatus, String tenant) throws PublishFailedException {
+      long enqueuedAtMs, byte[] queuedStatus, String tenant, String keyId)
+      throws PublishFailedException {
     return inTransaction("job", p -> {
       RecordHeaders requestHeaders = baseHeaders();
       HeaderNames.put(requestHeaders, HeaderNames.ENQUEUED_AT_MS, Long.toString(enqueuedAtMs));
@@ -68,8 +71,11 @@ final class JobPublisher implements AutoCloseable {
       if (tenant != null) {
         HeaderNames.put(requestHeaders, HeaderNames.TENANT, tenant);
       }
+      if (keyId != null) {
+        HeaderNames.put(requestHeaders, HeaderNames.API_KEY_ID, keyId);
+      }
       HeaderNames.put(requestHeaders, HeaderNames.SIGNATURE,
-          signer.sign(jobId, requestSha256, tenant, job));
+          signer.sign(jobId, requestSha256, tenant, keyId, job));
       p.send(new ProducerRecord<>(topics.requests(), null, jobId, job, requestHeaders));
       return p.send(new ProducerRecord<>(topics.status(), null, jobId, queuedStatus, baseHeaders()));
     });

@@ -74,7 +74,7 @@ final class JobSubmitter {
           job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant,
           key.map(ApiKey::id).orElse(null));
       RecordMetadata where = publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(),
-          now.toEpochMilli(), codec.encode(queued), tenant);
+          now.toEpochMilli(), codec.encode(queued), tenant, key.map(ApiKey::id).orElse(null));
       store.put(queued, where);
       logAccepted(job);
       return new SubmitResult(queued, false);

@@ -66,6 +66,9 @@ final class WebhookDispatcher implements AutoCloseable {
   static final String EVENT = "X-Inferpipe-Event";
   static final String ATTEMPT = "X-Inferpipe-Attempt";
   private static final Duration REPUBLISH_WAIT = Duration.ofSeconds(1);
+  private static final Duration NOT_CAUGHT_UP_WAIT = Duration.ofSeconds(1);
+  /** The longest wait a delivery can ask for (its window is an hour). */
+  private static final Duration MAX_DELAY = Duration.ofDays(1);
 
   private final NotifierSettings settings;
   private final WebhookKeys keys;
@@ -146,13 +149,37 @@ final class WebhookDispatcher implements AutoCloseable {
     if (closed || !scheduled.add(delivery.jobId())) {
       return;
     }
-    long delayMs = delivery.nextAttemptAt() == null ? 0
-        : Math.max(0, Duration.between(clock.instant(), delivery.nextAttemptAt()).toMillis());
-    scheduler.schedule(() -> workers.execute(() -> run(delivery)), delayMs, TimeUnit.MILLISECONDS);
+    Duration wait = delivery.nextAttemptAt() == null ? Duration.ZERO
+        : Duration.between(clock.instant(), delivery.nextAttemptAt());
+    // Clamped: a record read back from the topic may name any instant.
+    if (wait.isNegative()) {
+      wait = Duration.ZERO;
+    } else if (wait.compareTo(MAX_DELAY) > 0) {
+      wait = MAX_DELAY;
+    }
+    later(delivery, wait.toMillis());
+  }
+
+  private void later(WebhookDelivery delivery, long delayMs) {
+    try {
+      scheduler.schedule(() -> workers.execute(() -> run(delivery)), delayMs,
+          TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      scheduled.remove(delivery.jobId()); // closing: the topic keeps it PENDING for the next run
+    }
   }
 
   private void run(WebhookDelivery delivery) {
     Logging.tagThread(WebhookNotifier.SERVICE_NAME);
+    if (closed) {
+      scheduled.remove(delivery.jobId());
+      return; // no new attempt once closing; the topic keeps it PENDING for the next run
+    }
+    if (!statuses.isCaughtUp() || !deliveries.isCaughtUp()) {
+      // Without the job's status (or its latest delivery) this attempt could not be judged.
+      later(delivery, NOT_CAUGHT_UP_WAIT.toMillis());
+      return;
+    }
     WebhookDelivery next;
     try {
       next = attempt(delivery);
@@ -163,7 +190,11 @@ final class WebhookDispatcher implements AutoCloseable {
     } catch (RuntimeException e) {
       log.atWarn().addKeyValue("event", "webhook.attempt_error").addKeyValue("job_id", delivery.jobId())
           .setCause(e).log("webhook attempt failed unexpectedly");
-      next = afterFailure(delivery, null, "internal error: " + e);
+      try {
+        next = afterFailure(delivery, null, "internal error: " + e.getClass().getSimpleName());
+      } catch (RuntimeException again) {
+        next = delivery.refused("unreadable delivery record", clock.instant());
+      }
     }
     if (!persist(next)) {
       scheduled.remove(delivery.jobId());

@@ -26,6 +26,8 @@ public final class WebhookNotifier implements AutoCloseable {
   public static final String SERVICE_NAME = "webhook-notifier";
 
   private final Worker worker;
+  private final java.util.concurrent.atomic.AtomicBoolean stopping =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   private WebhookNotifier(NotifierSettings settings, Telemetry telemetry, HostResolver resolver) {
     JobCodec codec = new JobCodec();
@@ -47,11 +49,16 @@ public final class WebhookNotifier implements AutoCloseable {
     Consumer<String, byte[]> consumer = clients.consumer("status", settings.groupId(), 100,
         Duration.ofMinutes(5));
     RecordLoop loop = new RecordLoop(SERVICE_NAME, consumer, settings.topics().status(), () -> {
-      // Know every delivery and every status before deciding what is new.
+      // Know every delivery and every status before deciding what is new: without them a
+      // redelivered status would start a second delivery, and a pending one would be missed.
       deliveries.start();
-      statuses.awaitCaughtUp(Duration.ofSeconds(60));
       try {
-        deliveries.awaitCaughtUp(Duration.ofSeconds(60));
+        while (!(statuses.isCaughtUp() && deliveries.awaitCaughtUp(Duration.ofSeconds(1)))) {
+          statuses.awaitCaughtUp(Duration.ofSeconds(1));
+          if (stopping.get() || Thread.currentThread().isInterrupted()) {
+            return;
+          }
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return;
@@ -82,6 +89,7 @@ public final class WebhookNotifier implements AutoCloseable {
   /** Stops taking statuses, lets attempts in flight finish and be recorded, then stops. */
   @Override
   public void close() {
+    stopping.set(true);
     worker.close();
   }
 }

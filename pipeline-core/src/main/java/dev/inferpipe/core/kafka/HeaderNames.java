@@ -24,7 +24,15 @@ public final class HeaderNames {
    * a record whose {@link #SIGNATURE} verifies.
    */
   public static final String TENANT = "tenant";
-  /** {@code v1=<hex>}: producer-api's HMAC over job id, request hash, tenant and value digest. */
+  /**
+   * The id of the API key that submitted the job, whose webhook secret signs its notification.
+   * Believed only on a record whose {@link #SIGNATURE} verifies (it is signed with the rest).
+   */
+  public static final String API_KEY_ID = "api-key-id";
+  /**
+   * {@code v1=<hex>}: producer-api's HMAC over job id, request hash, tenant, value digest and (when
+   * present) the API key id.
+   */
   public static final String SIGNATURE = "inferpipe-signature";
   public static final String ERROR_CODE = "error-code";
   public static final String ERROR_MESSAGE = "error-message";

@@ -20,14 +20,25 @@ public final class RecordSigner {
     this.key = new SecretKeySpec(signingKey.clone(), "HmacSHA256");
   }
 
-  /** The {@link HeaderNames#SIGNATURE} header value, {@code v1=<hex>}. */
+  /** The {@link HeaderNames#SIGNATURE} header value, {@code v1=<hex>}, of a record without a key id. */
   public String sign(String jobId, String requestHash, String tenant, byte[] value) {
-    return VERSION + "=" + HexFormat.of().formatHex(mac(jobId, requestHash, tenant, value));
+    return sign(jobId, requestHash, tenant, null, value);
+  }
+
+  /** @param keyId the submitting API key's id ({@link HeaderNames#API_KEY_ID}), or null */
+  public String sign(String jobId, String requestHash, String tenant, String keyId,
+      byte[] value) {
+    return VERSION + "=" + HexFormat.of().formatHex(mac(jobId, requestHash, tenant, keyId, value));
   }
 
   /** True when {@code signature} is this key's signature of exactly these fields. */
   public boolean verify(String signature, String jobId, String requestHash, String tenant,
       byte[] value) {
+    return verify(signature, jobId, requestHash, tenant, null, value);
+  }
+
+  public boolean verify(String signature, String jobId, String requestHash, String tenant,
+      String keyId, byte[] value) {
     if (signature == null || !signature.startsWith(VERSION + "=")) {
       return false;
     }
@@ -37,14 +48,17 @@ public final class RecordSigner {
     } catch (IllegalArgumentException e) {
       return false;
     }
-    return MessageDigest.isEqual(presented, mac(jobId, requestHash, tenant, value));
+    return MessageDigest.isEqual(presented, mac(jobId, requestHash, tenant, keyId, value));
   }
 
-  private byte[] mac(String jobId, String requestHash, String tenant, byte[] value) {
+  private byte[] mac(String jobId, String requestHash, String tenant, String keyId,
+      byte[] value) {
     // Fields are newline-separated; none may contain one (ids and hashes have a fixed alphabet,
-    // tenants come from the keys file), so no two field lists sign alike.
+    // tenants and key ids come from the keys file), so no two field lists sign alike. The key
+    // id comes last and only when present, so records without one sign as before it existed.
     String fields = VERSION + "\n" + nullToEmpty(jobId) + "\n" + nullToEmpty(requestHash) + "\n"
-        + nullToEmpty(tenant) + "\n" + Sha256.hex(value == null ? new byte[0] : value);
+        + nullToEmpty(tenant) + "\n" + Sha256.hex(value == null ? new byte[0] : value)
+        + (keyId == null ? "" : "\nkey=" + keyId);
     return Sha256.hmac(key, fields.getBytes(StandardCharsets.UTF_8));
   }
 

@@ -27,7 +27,11 @@ public record RequestRecord(String key, Instant enqueuedAt, String enqueuedAtSou
   public sealed interface Origin permits Api, Direct, Forged {}
 
   /** Signed by producer-api: tenant (null without API keys) and request hash are authentic. */
-  public record Api(String tenant, String requestHash) implements Origin {}
+  public record Api(String tenant, String requestHash, String keyId) implements Origin {
+    public Api(String tenant, String requestHash) {
+      this(tenant, requestHash, null);
+    }
+  }
 
   /** No signature: some other Kafka client published it; its tenant comes from configuration. */
   public record Direct() implements Origin {}
@@ -67,6 +71,10 @@ public record RequestRecord(String key, Instant enqueuedAt, String enqueuedAtSou
       return new Forged(m.reason());
     }
     HeaderNames.Value tenant = HeaderNames.strict(record.headers(), HeaderNames.TENANT);
+    HeaderNames.Value keyId = HeaderNames.strict(record.headers(), HeaderNames.API_KEY_ID);
+    if (keyId instanceof HeaderNames.Malformed m) {
+      return new Forged(m.reason());
+    }
     HeaderNames.Value hash = HeaderNames.strict(record.headers(), HeaderNames.REQUEST_SHA256);
     if (tenant instanceof HeaderNames.Malformed m) {
       return new Forged(m.reason());
@@ -76,10 +84,12 @@ public record RequestRecord(String key, Instant enqueuedAt, String enqueuedAtSou
     }
     String tenantText = tenant instanceof HeaderNames.Present t ? t.text() : null;
     String signatureText = ((HeaderNames.Present) signature).text();
-    if (!signer.verify(signatureText, record.key(), h.text(), tenantText, record.value())) {
+    String keyIdText = keyId instanceof HeaderNames.Present k ? k.text() : null;
+    if (!signer.verify(signatureText, record.key(), h.text(), tenantText, keyIdText,
+        record.value())) {
       return new Forged("the record's signature does not verify");
     }
-    return new Api(tenantText, h.text());
+    return new Api(tenantText, h.text(), keyIdText);
   }
 
   private static Instant epochMillis(String text, Instant latest) {

@@ -172,8 +172,9 @@ public final class DeliveryTable implements AutoCloseable {
     try {
       WebhookDelivery delivery = codec.decode(record.value(), WebhookDelivery.class);
       if (delivery == null || !record.key().equals(delivery.jobId()) || delivery.state() == null
-          || delivery.status() == null) {
-        throw new IllegalArgumentException("job_id, status and state are required, job_id = key");
+          || delivery.status() == null || delivery.createdAt() == null || delivery.attempts() < 0) {
+        throw new IllegalArgumentException(
+            "job_id (= key), status, state, created_at and attempts >= 0 are required");
       }
       apply(delivery, record.partition(), record.offset());
     } catch (RuntimeException e) {

@@ -90,6 +90,26 @@ class RequestRecordTest {
   }
 
   @Test
+  void theApiKeyIdIsSignedWithTheRestAndBelievedOnlyThen() {
+    String signature = signer.sign("job-1", HASH, "acme", "acme-ci", BODY);
+    RequestRecord parsed = RequestRecord.parse(record("job-1", NOW.toEpochMilli(), headers(
+        HeaderNames.TENANT, "acme", HeaderNames.API_KEY_ID, "acme-ci",
+        HeaderNames.REQUEST_SHA256, HASH, HeaderNames.SIGNATURE, signature), BODY), signer, NOW);
+    assertThat(parsed.origin()).isEqualTo(new RequestRecord.Api("acme", HASH, "acme-ci"));
+    // Another key's id on the same signature, or none, does not verify.
+    assertThat(RequestRecord.parse(record("job-1", 1, headers(HeaderNames.TENANT, "acme",
+        HeaderNames.API_KEY_ID, "acme-admin", HeaderNames.REQUEST_SHA256, HASH,
+        HeaderNames.SIGNATURE, signature), BODY), signer, NOW).origin())
+        .isInstanceOf(RequestRecord.Forged.class);
+    assertThat(RequestRecord.parse(record("job-1", 1, headers(HeaderNames.TENANT, "acme",
+        HeaderNames.REQUEST_SHA256, HASH, HeaderNames.SIGNATURE, signature), BODY), signer, NOW)
+        .origin()).isInstanceOf(RequestRecord.Forged.class);
+    // A record signed without a key id signs as it did before key ids existed.
+    assertThat(signer.sign("job-1", HASH, "acme", null, BODY))
+        .isEqualTo(signer.sign("job-1", HASH, "acme", BODY));
+  }
+
+  @Test
   void aSignatureCopiedOntoAnotherTenantKeyOrBodyDoesNotVerify() {
     String signature = signer.sign("job-1", HASH, "acme", BODY);
     byte[] otherBody = "{\"task\":\"vqa\"}".getBytes(StandardCharsets.UTF_8);

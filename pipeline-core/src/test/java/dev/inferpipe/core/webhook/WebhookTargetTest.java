@@ -39,6 +39,10 @@ class WebhookTargetTest {
         .hasValueSatisfying(r -> assertThat(r).contains("unique local"));
     assertThat(WebhookTarget.refusal("https://[::ffff:169.254.169.254]/", ANY, true))
         .hasValueSatisfying(r -> assertThat(r).contains("link-local"));
+    assertThat(WebhookTarget.refusal("https://[64:ff9b::a9fe:a9fe]/", ANY, true))
+        .hasValueSatisfying(r -> assertThat(r).contains("link-local address 169.254.169.254"));
+    assertThat(WebhookTarget.refusal("https://[2002:a00:1::1]/", ANY, true))
+        .hasValueSatisfying(r -> assertThat(r).contains("private address 10.0.0.1"));
     assertThat(WebhookTarget.refusal("https://127.0.0.1/", ANY, false))
         .hasValueSatisfying(r -> assertThat(r).contains("loopback"));
   }
