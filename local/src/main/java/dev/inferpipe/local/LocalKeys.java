@@ -19,6 +19,10 @@ import java.util.Properties;
  * hashes stay stable and receivers keep their secret. Keys given in the environment win.
  */
 final class LocalKeys {
+  /** The variables this file provides. */
+  static final java.util.List<String> NAMES = java.util.List.of(DeploymentKeys.SIGNING_KEY_ENV,
+      DeploymentKeys.HASH_KEY_ENV, WebhookSettings.SECRET_ENV);
+
   private LocalKeys() {}
 
   static Map<String, String> loadOrCreate(Path file) {

@@ -5,7 +5,6 @@ import dev.inferpipe.consumer.GpuConsumer;
 import dev.inferpipe.sink.StorageSink;
 import dev.inferpipe.notifier.WebhookNotifier;
 import dev.inferpipe.core.webhook.WebhookSettings;
-import dev.inferpipe.core.config.DeploymentKeys;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.kafka.TopicProvisioner;
@@ -117,9 +116,7 @@ public final class LocalStack implements AutoCloseable {
     // Local webhooks may go to a receiver on this machine (http to loopback); nowhere private.
     wiring.put(WebhookSettings.ALLOW_LOOPBACK_ENV,
         env.string(WebhookSettings.ALLOW_LOOPBACK_ENV, "true"));
-    if (env.get(DeploymentKeys.SIGNING_KEY_ENV).isEmpty()
-        || env.get(DeploymentKeys.HASH_KEY_ENV).isEmpty()
-        || env.get(WebhookSettings.SECRET_ENV).isEmpty()) {
+    if (LocalKeys.NAMES.stream().anyMatch(name -> env.get(name).isEmpty())) {
       Map<String, String> keys = LocalKeys.loadOrCreate(settings.dataDir().resolve("keys.properties"));
       keys.forEach((name, value) -> {
         if (env.get(name).isEmpty()) {

@@ -83,9 +83,6 @@ final class WebhookClient implements AutoCloseable {
     InputStreamResponseListener listener = new InputStreamResponseListener();
     request.send(listener);
     try {
-      if (Thread.currentThread().isInterrupted()) {
-        throw new InterruptedException();
-      }
       Response response = listener.get(attemptTimeout.toMillis(), TimeUnit.MILLISECONDS);
       try (InputStream in = listener.getInputStream()) {
         in.readNBytes(NotifierSettings.MAX_RESPONSE_BYTES); // the rest is left unread

@@ -58,13 +58,14 @@ import org.slf4j.LoggerFactory;
  * <p>An attempt: the target is checked again (https, allow-list of the key or the deployment),
  * the body is the job's winning terminal status as the status table holds it, signed with the
  * key's secret; a 2xx delivers, anything else is retried with doubling, jittered backoff until
- * {@code retryFor} after the job's end, then FAILED. A refused target is REFUSED at once.
+ * {@code retryFor} after the delivery was created (when the job's end was first seen), then
+ * FAILED. A refused target is REFUSED at once.
  */
 final class WebhookDispatcher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(WebhookDispatcher.class);
-  static final String IDEMPOTENCY_KEY = "Idempotency-Key";
-  static final String EVENT = "X-Inferpipe-Event";
-  static final String ATTEMPT = "X-Inferpipe-Attempt";
+  private static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+  private static final String EVENT = "X-Inferpipe-Event";
+  private static final String ATTEMPT = "X-Inferpipe-Attempt";
   private static final Duration REPUBLISH_WAIT = Duration.ofSeconds(1);
   private static final Duration NOT_CAUGHT_UP_WAIT = Duration.ofSeconds(1);
   /** The longest wait a delivery can ask for (its window is an hour). */
@@ -110,9 +111,11 @@ final class WebhookDispatcher implements AutoCloseable {
     for (String outcome : List.of("delivered", "http_error", "no_answer", "refused")) {
       Counter.builder("inference.webhook.attempts").tag("outcome", outcome).register(registry);
     }
-    for (WebhookState state : List.of(WebhookState.DELIVERED, WebhookState.FAILED,
-        WebhookState.REFUSED)) {
-      Counter.builder("inference.webhook.deliveries").tag("state", state.name()).register(registry);
+    for (WebhookState state : WebhookState.values()) {
+      if (state.isFinal()) {
+        Counter.builder("inference.webhook.deliveries").tag("state", state.name())
+            .register(registry);
+      }
     }
     Gauge.builder("inference.webhook.pending", scheduled, Set::size).register(registry);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> thread(r, "webhook-scheduler"));
@@ -335,7 +338,7 @@ final class WebhookDispatcher implements AutoCloseable {
   }
 
   /** Next attempt after doubling, jittered backoff; FAILED once it would fall past the window. */
-  WebhookDelivery afterFailure(WebhookDelivery delivery, Integer code, String error) {
+  private WebhookDelivery afterFailure(WebhookDelivery delivery, Integer code, String error) {
     Instant now = clock.instant();
     int failures = delivery.attempts() + 1;
     long base = settings.firstBackoff().toMillis() << Math.min(failures - 1, 30);
@@ -376,10 +379,6 @@ final class WebhookDispatcher implements AutoCloseable {
             return HeaderNames.TRACEPARENT.equals(key) ? carrier : null;
           }
         });
-  }
-
-  int inFlight() {
-    return scheduled.size();
   }
 
   /** Stops scheduling; an attempt in progress finishes (bounded by the attempt timeout). */

@@ -53,11 +53,12 @@ public final class WebhookNotifier implements AutoCloseable {
       // redelivered status would start a second delivery, and a pending one would be missed.
       deliveries.start();
       try {
-        while (!(statuses.isCaughtUp() && deliveries.awaitCaughtUp(Duration.ofSeconds(1)))) {
-          statuses.awaitCaughtUp(Duration.ofSeconds(1));
-          if (stopping.get() || Thread.currentThread().isInterrupted()) {
+        while (!(statuses.isCaughtUp() && deliveries.isCaughtUp())) {
+          if (stopping.get()) {
             return;
           }
+          statuses.awaitCaughtUp(Duration.ofSeconds(1));
+          deliveries.awaitCaughtUp(Duration.ofSeconds(1));
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

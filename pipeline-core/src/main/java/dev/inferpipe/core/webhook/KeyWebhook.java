@@ -23,8 +23,11 @@ public record KeyWebhook(String secret, List<String> allowedHosts, String defaul
         || allowedHosts.stream().anyMatch(h -> h == null || !h.matches("(\\*\\.)?[A-Za-z0-9.-]{1,253}"))) {
       return "webhook.allowed_hosts must list host names (or *.suffix patterns)";
     }
-    if (defaultUrl != null && WebhookTarget.refusal(defaultUrl, allowedHosts, true).isPresent()) {
-      return "webhook.default_url " + WebhookTarget.refusal(defaultUrl, allowedHosts, true).get();
+    if (defaultUrl != null) {
+      java.util.Optional<String> refusal = WebhookTarget.refusal(defaultUrl, allowedHosts, true);
+      if (refusal.isPresent()) {
+        return "webhook.default_url " + refusal.get();
+      }
     }
     return null;
   }
