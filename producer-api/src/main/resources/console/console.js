@@ -250,6 +250,10 @@
 
   // ---- Job page: timeline, output, parameters, trace waterfall; live until it ends.
   async function openJob(id) {
+    // Until this job's status is read, Cancel does nothing: enabled, it would be a dead click on
+    // a fresh page, and on a page reached from another job it would cancel that other job.
+    $("cancel-job").disabled = true;
+    $("cancel-job").onclick = null;
     $("job-title").textContent = "Job " + id;
     $("job-output").replaceChildren();
     $("job-params").replaceChildren();
