@@ -7,7 +7,13 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
+import io.opentelemetry.context.Context;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -27,13 +33,12 @@ final class ObjectWriter {
   private final Counter putBytes;
   private final Counter putFailures;
   private final Counter putRetries;
-  /** Runs all but one of {@link #putAll}'s objects, so they are written side by side. */
-  private final java.util.concurrent.ExecutorService parallel =
-      java.util.concurrent.Executors.newCachedThreadPool(runnable -> {
-        Thread thread = new Thread(runnable, "storage-sink-put");
-        thread.setDaemon(true);
-        return thread;
-      });
+  /** Runs {@link #start}'s puts, so they are written side by side and beside the claim. */
+  private final ExecutorService parallel = Executors.newCachedThreadPool(runnable -> {
+    Thread thread = new Thread(runnable, "storage-sink-put");
+    thread.setDaemon(true);
+    return thread;
+  });
 
   /** One object to write. */
   record Put(String bucket, String key, String contentType, byte[] body) {}
@@ -51,43 +56,48 @@ final class ObjectWriter {
   }
 
   /**
-   * Writes the objects in parallel (the last on the calling thread), each with its own retries,
-   * and returns once all are written: the sum of their retried attempts.
-   *
-   * @throws StorageFailedException when any object could not be written, after all finished;
-   *     its retry count is the sum over all objects
+   * Starts writing the objects side by side, each with its own retries, on the writer's threads.
+   * The caller goes on (the sink claims the job meanwhile) and then awaits or abandons them.
    */
-  int putAll(java.util.List<Put> puts) throws InterruptedException {
-    java.util.List<java.util.concurrent.Future<Integer>> others = new java.util.ArrayList<>();
-    for (Put put : puts.subList(0, puts.size() - 1)) {
-      others.add(parallel.submit(io.opentelemetry.context.Context.current().wrap(
+  PendingPuts start(List<Put> puts) {
+    List<Future<Integer>> futures = new ArrayList<>();
+    for (Put put : puts) {
+      futures.add(parallel.submit(Context.current().wrap(
           () -> put(put.bucket(), put.key(), put.contentType(), put.body()))));
     }
-    Put last = puts.get(puts.size() - 1);
-    int retries = 0;
-    StorageFailedException failed = null;
-    try {
-      retries += put(last.bucket(), last.key(), last.contentType(), last.body());
-    } catch (StorageFailedException e) {
-      failed = e;
-      retries += e.retries();
-    }
-    for (java.util.concurrent.Future<Integer> other : others) {
-      try {
-        retries += other.get();
-      } catch (java.util.concurrent.ExecutionException e) {
-        if (e.getCause() instanceof StorageFailedException f) {
-          retries += f.retries();
-          failed = failed == null ? f : failed;
-        } else {
-          throw new IllegalStateException("writing an object failed", e.getCause());
-        }
+    return new PendingPuts(this, puts, futures);
+  }
+
+  /**
+   * Deletes one object, retrying like {@link #put}. Deleting a key that does not exist succeeds
+   * (S3 answers 204), so an undo may be repeated.
+   *
+   * @throws StorageFailedException after {@code maxAttempts} failed attempts
+   */
+  void delete(String bucket, String key) throws InterruptedException {
+    SdkException last = null;
+    for (int attempt = 1; attempt <= maxAttempts; attempt++) {
+      Span span = tracer.spanBuilder("s3.delete_object")
+          .setAttribute("aws.s3.bucket", bucket)
+          .setAttribute("aws.s3.key", key)
+          .setAttribute("s3.attempt", (long) attempt)
+          .startSpan();
+      try (Scope ignored = span.makeCurrent()) {
+        s3.deleteObject(b -> b.bucket(bucket).key(key));
+        return;
+      } catch (SdkException e) {
+        last = e;
+        span.recordException(e);
+        span.setStatus(StatusCode.ERROR, e.getMessage());
+      } finally {
+        span.end();
+      }
+      if (attempt < maxAttempts) {
+        Thread.sleep(backoff.delay(attempt).toMillis());
       }
     }
-    if (failed != null) {
-      throw new StorageFailedException(failed.getMessage(), retries, failed.getCause());
-    }
-    return retries;
+    throw new StorageFailedException("s3://" + bucket + "/" + key + " not deleted after "
+        + maxAttempts + " attempts: " + last.getMessage(), maxAttempts - 1, last);
   }
 
   void close() {

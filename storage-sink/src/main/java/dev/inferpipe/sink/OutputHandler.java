@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
 
 /**
- * Stores one output: claims it (STORING), writes the object ({@code image.png} /
- * {@code answer.json}) and {@code result.json} in parallel, then publishes SUCCEEDED. If S3 stays down past
+ * Stores one output: writes the object ({@code image.png} / {@code answer.json}) and
+ * {@code result.json} side by side while it claims the job (STORING), then publishes SUCCEEDED. If S3 stays down past
  * the retry bound, the job becomes FAILED ({@code UNAVAILABLE}) and the output goes to the DLQ;
  * an output is never dropped.
  *
@@ -48,7 +48,10 @@ import org.slf4j.MDC;
  *
  * <p><b>Cancel versus store, one winner.</b> The sink publishes STORING and reads the status topic
  * back up to it. A CANCELLED before it wins: the output is not stored. A CANCELLED after it is
- * void (every status table ignores it) and the API answers that cancel with 409.
+ * void (every status table ignores it) and the API answers that cancel with 409. The objects are
+ * written while the claim is decided, since neither is visible to a user before SUCCEEDED names
+ * them (this takes the claim's read-back off a job's path); a lost claim deletes them. So does a
+ * later delivery of the output of a CANCELLED job, for a sink that died in between.
  */
 final class OutputHandler {
   private static final Logger log = LoggerFactory.getLogger(OutputHandler.class);
@@ -111,6 +114,9 @@ final class OutputHandler {
         return;
       }
       if (known.get().status().isTerminal()) {
+        if (known.get().status() == JobState.CANCELLED) {
+          deleteStrays(meta);
+        }
         process.setAttribute("job.duplicate", true);
         registry.counter("inference.sink.duplicates").increment();
         log.atInfo().addKeyValue("event", "output.duplicate_skipped")
@@ -123,14 +129,22 @@ final class OutputHandler {
             + meta.jobId() + "''s; output not stored");
         return;
       }
-      Optional<JobStatus> claimed = claim(known.get());
+      PendingPuts writes = writer.start(puts(meta, known.get(), record.value()));
+      Optional<JobStatus> claimed;
+      try {
+        claimed = claim(known.get());
+      } catch (RuntimeException e) {
+        writes.abandon();
+        throw e;
+      }
       if (claimed.isEmpty()) {
+        writes.abandon();
         process.setAttribute("job.cancelled", true);
         log.atInfo().addKeyValue("event", "output.cancelled")
-            .log("job was cancelled before the sink claimed its output; not stored");
+            .log("job was cancelled before the sink claimed its output; its objects were deleted");
         return;
       }
-      store(process, record, meta, claimed.get());
+      store(process, record, meta, claimed.get(), writes);
     } finally {
       process.end();
       MDC.remove("job_id");
@@ -159,19 +173,47 @@ final class OutputHandler {
     return Optional.of(now);
   }
 
+  /**
+   * The output and its {@code result.json}. The document is built from the status before the
+   * claim: STORING changes none of the fields it takes.
+   */
+  private List<ObjectWriter.Put> puts(OutputMetadata meta, JobStatus known, byte[] output) {
+    String prefix = prefix(meta);
+    return List.of(
+        new ObjectWriter.Put(s3.bucket(), prefix + meta.outputFile(),
+            OUTPUT_FILES.get(meta.outputFile()), output),
+        new ObjectWriter.Put(s3.bucket(), prefix + "result.json", "application/json",
+            codec.encode(resultDocument(meta, known, location(meta)))));
+  }
+
+  private static String prefix(OutputMetadata meta) {
+    return "outputs/" + meta.jobId() + "/";
+  }
+
+  private String location(OutputMetadata meta) {
+    return "s3://" + s3.bucket() + "/" + prefix(meta) + meta.outputFile();
+  }
+
+  /** Removes what a sink that died after writing a cancelled job's objects left behind. */
+  private void deleteStrays(OutputMetadata meta) throws InterruptedException {
+    for (String name : List.of(meta.outputFile(), "result.json")) {
+      try {
+        writer.delete(s3.bucket(), prefix(meta) + name);
+      } catch (StorageFailedException e) {
+        log.atWarn().addKeyValue("event", "output.orphaned").addKeyValue("key", prefix(meta) + name)
+            .log("an object of a cancelled job could not be deleted: {}", e.getMessage());
+      }
+    }
+  }
+
   private void store(Span process, ConsumerRecord<String, byte[]> record, OutputMetadata meta,
-      JobStatus claimed) throws InterruptedException {
-    String prefix = "outputs/" + meta.jobId() + "/";
-    String outputLocation = "s3://" + s3.bucket() + "/" + prefix + meta.outputFile();
+      JobStatus claimed, PendingPuts writes) throws InterruptedException {
+    String outputLocation = location(meta);
     String answer = meta.outputFile().equals("answer.json") ? answerOf(record.value()) : null;
     int retries = 0;
     try {
-      // Side by side: SUCCEEDED, published only after both, is what says the result is there.
-      retries += writer.putAll(List.of(
-          new ObjectWriter.Put(s3.bucket(), prefix + meta.outputFile(),
-              OUTPUT_FILES.get(meta.outputFile()), record.value()),
-          new ObjectWriter.Put(s3.bucket(), prefix + "result.json", "application/json",
-              codec.encode(resultDocument(meta, claimed, outputLocation)))));
+      // SUCCEEDED, published only after both, is what says the result is there.
+      retries += writes.await();
     } catch (StorageFailedException e) {
       retries += e.retries();
       process.setAttribute("storage.retries", (long) retries);
@@ -252,17 +294,17 @@ final class OutputHandler {
     }
   }
 
-  private Map<String, Object> resultDocument(OutputMetadata meta, JobStatus claimed,
+  private Map<String, Object> resultDocument(OutputMetadata meta, JobStatus status,
       String outputLocation) {
     Map<String, Object> job = new LinkedHashMap<>();
-    job.put("job_id", claimed.jobId());
+    job.put("job_id", status.jobId());
     job.put("task", meta.task());
     job.put("model_id", meta.modelId());
-    job.put("request_sha256", claimed.requestSha256());
-    job.put("trace_id", claimed.traceId());
-    job.put("submitted_at", claimed.submittedAt());
-    job.put("started_at", claimed.startedAt());
-    job.put("queue_wait_ms", claimed.queueWaitMs());
+    job.put("request_sha256", status.requestSha256());
+    job.put("trace_id", status.traceId());
+    job.put("submitted_at", status.submittedAt());
+    job.put("started_at", status.startedAt());
+    job.put("queue_wait_ms", status.queueWaitMs());
     job.put("inference_ms", meta.inferenceMs());
     job.put("output_file", meta.outputFile());
     job.put("content_type", OUTPUT_FILES.get(meta.outputFile()));
@@ -276,7 +318,7 @@ final class OutputHandler {
     job.put("unknown_words", meta.unknownWords());
     job.put("confidence", meta.confidence());
     job.put("budget_exceeded", meta.budgetExceeded());
-    job.put("tenant", claimed.tenant());
+    job.put("tenant", status.tenant());
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("job", job);
     doc.put("output_location", outputLocation);

@@ -308,6 +308,72 @@ class StorageSinkIT {
     }
   }
 
+  /**
+   * The objects are written while the claim is decided. Here the cancel sits in an open
+   * transaction when the output arrives, so the sink sees the job RUNNING, starts writing, and
+   * its claim's read-back waits; once the cancel commits, it is before STORING and wins.
+   */
+  @Test
+  void aClaimLostToACancelDeletesTheObjectsWrittenMeanwhile() throws Exception {
+    startSink(3);
+    announceRunning("job-11", Task.TXT2IMG);
+    Thread.sleep(500); // the sink's status table reads RUNNING
+    Instant now = Instant.now();
+    JobStatus cancelled = new JobStatus("job-11", JobState.CANCELLED, Task.TXT2IMG,
+        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
+        now, null, null);
+    try (KafkaProducer<String, byte[]> api = new KafkaProducer<>(Map.of(
+        "bootstrap.servers", kafka.bootstrapServers(), "transactional.id", "test-cancel"),
+        new StringSerializer(), new ByteArraySerializer());
+        S3Client client = s3.client()) {
+      api.initTransactions();
+      api.beginTransaction();
+      api.send(new ProducerRecord<>(topics.status(), "job-11", codec.encode(cancelled))).get();
+      publishUnannounced("job-11", png(5, 6), meta("job-11", Task.TXT2IMG, "image.png", "image/png"));
+
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+      while (client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-11/")).keyCount() < 2
+          && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+      }
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-11/")).contents())
+          .as("written before the claim is decided").hasSize(2);
+      api.commitTransaction();
+
+      publishOutput("job-12", png(7, 8), meta("job-12", Task.TXT2IMG, "image.png", "image/png"));
+      assertThat(awaitTerminal("job-12").status()).isEqualTo(JobState.SUCCEEDED);
+      assertThat(statesOf("job-11")).doesNotContain(JobState.SUCCEEDED)
+          .contains(JobState.STORING).last().isEqualTo(JobState.CANCELLED);
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-11/")).contents())
+          .isEmpty();
+    }
+  }
+
+  /** A sink that died after writing a cancelled job's objects: the next delivery deletes them. */
+  @Test
+  void aCancelledJobsStrayObjectsAreDeletedWhenItsOutputComesAgain() throws Exception {
+    startSink(3);
+    Instant now = Instant.now();
+    JobStatus cancelled = new JobStatus("job-13", JobState.CANCELLED, Task.TXT2IMG,
+        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
+        now, null, null);
+    publisher.send(new ProducerRecord<>(topics.status(), "job-13", codec.encode(cancelled))).get();
+    try (S3Client client = s3.client()) {
+      for (String name : List.of("image.png", "result.json")) {
+        client.putObject(b -> b.bucket(BUCKET).key("outputs/job-13/" + name),
+            software.amazon.awssdk.core.sync.RequestBody.fromBytes(png(1)));
+      }
+      Thread.sleep(500); // the sink's status table reads CANCELLED
+      publishUnannounced("job-13", png(1, 2), meta("job-13", Task.TXT2IMG, "image.png", "image/png"));
+      publishOutput("job-14", png(3, 4), meta("job-14", Task.TXT2IMG, "image.png", "image/png"));
+
+      assertThat(awaitTerminal("job-14").status()).isEqualTo(JobState.SUCCEEDED);
+      assertThat(statesOf("job-13")).containsExactly(JobState.CANCELLED);
+      assertThat(client.listObjectsV2(b -> b.bucket(BUCKET).prefix("outputs/job-13/")).contents())
+          .isEmpty();
+    }
+  }
+
   @Test
   void anOutputOfTheDocumentedEightMebibytesIsStored() throws Exception {
     startSink(3);
