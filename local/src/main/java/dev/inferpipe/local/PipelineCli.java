@@ -28,8 +28,9 @@ public final class PipelineCli {
         fetch   <job_id> [file]     download a finished job's output
         hash-key <key>              the sha256 to put in an API keys file
         train   where training lives: models/ (PyTorch; see models/README.md)
-        evaluate  [--models ROOT] [--judge DIR] [--samples N] [--seed S]   model quality on
-                scenes from another renderer, held-out prompts and questions (docs/models.md)
+        evaluate  [--models ROOT] [--judge DIR] [--samples N] [--seed S] [--only txt2img|vqa]
+                model quality on scenes from another renderer, held-out prompts and questions
+                (docs/models.md)
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
         bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
                 and the text encoder's share
@@ -49,10 +50,10 @@ public final class PipelineCli {
 
   private PipelineCli() {}
 
-  /** {@code evaluate [--models ROOT] [--judge DIR] [--samples N] [--seed S]}. */
+  /** {@code evaluate [--models ROOT] [--judge DIR] [--samples N] [--seed S] [--only TASK]}. */
   private static int evaluate(List<String> args, PrintStream out) throws Exception {
     Map<String, String> options = new java.util.HashMap<>(Map.of("--models", "classpath:models/",
-        "--judge", "models/judge", "--samples", "400", "--seed", "20261202"));
+        "--judge", "models/judge", "--samples", "400", "--seed", "20261202", "--only", "all"));
     for (int i = 0; i + 1 < args.size(); i += 2) {
       if (!options.containsKey(args.get(i))) {
         throw new IllegalArgumentException("unknown option " + args.get(i));
@@ -62,7 +63,10 @@ public final class PipelineCli {
     var scores = dev.inferpipe.local.eval.Evaluation.run(options.get("--models"),
         "tiny-shapes-diffusion", "tiny-shapes-vqa", java.nio.file.Path.of(options.get("--judge")),
         dev.inferpipe.local.eval.World.load(dev.inferpipe.local.eval.World.DEFAULT),
-        Integer.parseInt(options.get("--samples")), Long.parseLong(options.get("--seed")));
+        Integer.parseInt(options.get("--samples")), Long.parseLong(options.get("--seed")),
+        options.get("--only").equals("all")
+            ? java.util.EnumSet.allOf(dev.inferpipe.core.job.Task.class)
+            : java.util.EnumSet.of(dev.inferpipe.core.job.Task.fromWireName(options.get("--only"))));
     dev.inferpipe.local.eval.Evaluation.print(scores, out);
     return 0;
   }

@@ -9,6 +9,7 @@ import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.consumer.pipeline.StepTelemetry;
 import dev.inferpipe.consumer.pipeline.Txt2ImgPipeline;
 import dev.inferpipe.consumer.pipeline.VqaPipeline;
+import dev.inferpipe.core.job.Task;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Tracer;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
  * {@code ./pipeline evaluate}: the bundled models' quality, measured through the serving
@@ -41,18 +43,41 @@ public final class Evaluation {
    * @param modelRoot where the models are ({@code classpath:models/} for the bundled ones)
    * @param judgeDir the judge's directory ({@code models/judge})
    * @param world the language split ({@code models/world.json})
+   * @param tasks the tasks to measure (the judge's own accuracy goes with txt2img)
    */
   public static List<Txt2ImgEvaluation.Score> run(String modelRoot, String diffusionId,
-      String vqaId, Path judgeDir, World world, int samples, long seed) throws Exception {
+      String vqaId, Path judgeDir, World world, int samples, long seed, Set<Task> tasks)
+      throws Exception {
     Tracer tracer = OpenTelemetry.noop().getTracer("evaluate");
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
     ModelRepository repository = new ModelRepository(modelRoot,
         Path.of(System.getProperty("java.io.tmpdir"), "inferpipe-eval-models"), () -> null);
     ModelLoader loader = new ModelLoader(Device.cpu());
     List<Txt2ImgEvaluation.Score> scores = new ArrayList<>();
+    if (tasks.contains(Task.TXT2IMG)) {
+      images(scores, loader, repository, diffusionId, judgeDir, world, samples, seed);
+    }
+    if (tasks.contains(Task.VQA)) {
+      try (LoadedModel vqa = loader.load(repository.fetch(vqaId))) {
+        VqaEvaluation answers = new VqaEvaluation(new VqaPipeline(tracer, StepTelemetry.OFF,
+            registry, (uri, tenant) -> null, Duration.ofMinutes(1), System::nanoTime),
+            (VqaModel) vqa);
+        scores.add(answers.exactMatch(TARGETS.get(5).measure(), new EvalQuestions(world, false),
+            samples, seed + 5));
+        scores.add(answers.exactMatch(TARGETS.get(6).measure(), new EvalQuestions(world, true),
+            samples, seed + 6));
+      }
+    }
+    return scores;
+  }
+
+  private static void images(List<Txt2ImgEvaluation.Score> scores, ModelLoader loader,
+      ModelRepository repository, String diffusionId, Path judgeDir, World world, int samples,
+      long seed) throws Exception {
+    Tracer tracer = OpenTelemetry.noop().getTracer("evaluate");
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
     try (ImageJudge judge = ImageJudge.load(judgeDir);
-        LoadedModel diffusion = loader.load(repository.fetch(diffusionId));
-        LoadedModel vqa = loader.load(repository.fetch(vqaId))) {
+        LoadedModel diffusion = loader.load(repository.fetch(diffusionId))) {
       scores.add(Txt2ImgEvaluation.judgeAccuracy(judge, samples, seed));
       Txt2ImgEvaluation images = new Txt2ImgEvaluation(
           new Txt2ImgPipeline(tracer, StepTelemetry.OFF, registry), (DiffusionModel) diffusion,
@@ -62,14 +87,7 @@ public final class Evaluation {
           EvalPrompts.paraphrases(world, samples, seed + 20), samples, seed + 2));
       scores.add(images.twoObjects(samples, seed + 3));
       scores.add(images.positions(samples, seed + 4));
-      VqaEvaluation answers = new VqaEvaluation(new VqaPipeline(tracer, StepTelemetry.OFF, registry,
-          (uri, tenant) -> null, Duration.ofMinutes(1), System::nanoTime), (VqaModel) vqa);
-      scores.add(answers.exactMatch(TARGETS.get(5).measure(), new EvalQuestions(world, false),
-          samples, seed + 5));
-      scores.add(answers.exactMatch(TARGETS.get(6).measure(), new EvalQuestions(world, true),
-          samples, seed + 6));
     }
-    return scores;
   }
 
   public static void print(List<Txt2ImgEvaluation.Score> scores, PrintStream out) {
