@@ -60,6 +60,7 @@ final class JobSubmitter {
       throws InvalidJobException, JobIdConflictException, PublishFailedException {
     ValidatedJob valid = validator.validate(body);
     String tenant = key.map(ApiKey::tenant).orElse(null);
+    String keyId = key.map(ApiKey::id).orElse(null);
     Job withWebhook = webhooks.apply(valid.job(), key);
     synchronized (submitLock) {
       Optional<SubmitResult> earlier = earlierSubmission(valid, tenant);
@@ -71,10 +72,9 @@ final class JobSubmitter {
       String traceId = Span.current().getSpanContext().isValid()
           ? Span.current().getSpanContext().getTraceId() : null;
       JobStatus queued = JobStatus.queued(
-          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant,
-          key.map(ApiKey::id).orElse(null));
+          job, valid.requestSha256(), traceId, s3.outputPrefix(job.jobId()), now, tenant, keyId);
       RecordMetadata where = publisher.publish(job.jobId(), codec.encode(job), valid.requestSha256(),
-          now.toEpochMilli(), codec.encode(queued), tenant, key.map(ApiKey::id).orElse(null));
+          now.toEpochMilli(), codec.encode(queued), tenant, keyId);
       store.put(queued, where);
       logAccepted(job);
       return new SubmitResult(queued, false);

@@ -6,6 +6,7 @@ import dev.inferpipe.core.job.InvalidJobException;
 import dev.inferpipe.core.job.Job;
 import dev.inferpipe.core.webhook.KeyWebhook;
 import dev.inferpipe.core.webhook.WebhookSettings;
+import dev.inferpipe.core.webhook.WebhookSigning;
 import dev.inferpipe.core.webhook.WebhookTarget;
 import java.util.List;
 import java.util.Optional;
@@ -25,34 +26,21 @@ final class WebhookRules {
 
   /** The job with its effective webhook URL (possibly none). */
   Job apply(Job job, Optional<ApiKey> key) throws InvalidJobException {
-    if (key.isPresent()) {
-      KeyWebhook settings = key.get().webhook();
-      String url = job.webhookUrl() != null ? job.webhookUrl()
-          : settings == null ? null : settings.defaultUrl();
-      if (url == null) {
-        return job;
-      }
-      if (settings == null) {
-        throw refused("webhooks are not enabled for API key '" + key.get().id() + "'");
-      }
-      check(url, settings.allowedHosts());
-      return job.withWebhookUrl(url);
-    }
-    if (job.webhookUrl() == null) {
+    Optional<KeyWebhook> settings = key.map(ApiKey::webhook);
+    String url = job.webhookUrl() != null ? job.webhookUrl()
+        : settings.map(KeyWebhook::defaultUrl).orElse(null);
+    if (url == null) {
       return job;
     }
-    if (deployment.secret().isEmpty()) {
-      throw refused("this deployment has no webhook secret (" + WebhookSettings.SECRET_ENV + ")");
-    }
-    check(job.webhookUrl(), deployment.allowedHosts());
-    return job;
-  }
-
-  private void check(String url, List<String> allowedHosts) throws InvalidJobException {
-    Optional<String> refusal = WebhookTarget.refusal(url, allowedHosts, deployment.allowLoopback());
+    String keyId = key.map(ApiKey::id).orElse(null);
+    WebhookSigning signing = WebhookSigning.of(keyId, settings, deployment)
+        .orElseThrow(() -> refused(WebhookSigning.missing(keyId)));
+    Optional<String> refusal = WebhookTarget.refusal(url, signing.allowedHosts(),
+        deployment.allowLoopback());
     if (refusal.isPresent()) {
       throw refused(refusal.get());
     }
+    return job.withWebhookUrl(url);
   }
 
   private static InvalidJobException refused(String message) {

@@ -8,11 +8,10 @@ import dev.inferpipe.core.kafka.HeaderNames;
 import dev.inferpipe.core.kafka.StatusTable;
 import dev.inferpipe.core.telemetry.Logging;
 import dev.inferpipe.core.webhook.DeliveryTable;
-import dev.inferpipe.core.webhook.KeyWebhook;
 import dev.inferpipe.core.webhook.WebhookDelivery;
 import dev.inferpipe.core.webhook.WebhookKeys;
-import dev.inferpipe.core.webhook.WebhookSettings;
 import dev.inferpipe.core.webhook.WebhookSignature;
+import dev.inferpipe.core.webhook.WebhookSigning;
 import dev.inferpipe.core.webhook.WebhookTarget;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -240,8 +239,6 @@ final class WebhookDispatcher implements AutoCloseable {
     deliveries.put(delivery, where);
   }
 
-  private record Signing(String secret, List<String> allowedHosts) {}
-
   private WebhookDelivery attempt(WebhookDelivery delivery) throws InterruptedException {
     Instant now = clock.instant();
     // Target and key come from the job's terminal status, never from the delivery record: the
@@ -255,11 +252,10 @@ final class WebhookDispatcher implements AutoCloseable {
     }
     String target = status.get().webhook().url();
     String keyId = status.get().webhook().keyId();
-    Optional<Signing> signing = signing(keyId);
+    Optional<WebhookSigning> signing = WebhookSigning.of(keyId,
+        keyId == null ? Optional.empty() : keys.get(keyId), settings.webhooks());
     if (signing.isEmpty()) {
-      return refuse(delivery, keyId == null
-          ? "this deployment has no webhook secret (" + WebhookSettings.SECRET_ENV + ")"
-          : "API key '" + keyId + "' has no webhook settings");
+      return refuse(delivery, WebhookSigning.missing(keyId));
     }
     Optional<String> refusal = WebhookTarget.refusal(target, signing.get().allowedHosts(),
         settings.webhooks().allowLoopback());
@@ -319,14 +315,6 @@ final class WebhookDispatcher implements AutoCloseable {
     } finally {
       span.end();
     }
-  }
-
-  private Optional<Signing> signing(String keyId) {
-    if (keyId != null) {
-      return keys.get(keyId).map(k -> new Signing(k.secret(), k.allowedHosts()));
-    }
-    WebhookSettings deployment = settings.webhooks();
-    return deployment.secret().map(s -> new Signing(s, deployment.allowedHosts()));
   }
 
   private WebhookDelivery refuse(WebhookDelivery delivery, String reason) {
