@@ -50,9 +50,7 @@ class VqaPipelineTest {
   /**
    * A scene drawn here with Java2D at 128 px: one red circle, top left. These questions check the
    * pipeline end to end (a wrong channel order, resize or mask would break them); the model's
-   * quality is `./pipeline evaluate`'s job. Shape and existence questions are left out: the
-   * bundled model answers them under its target (shape 0.49, existence 0.51 on other-renderer
-   * scenes; docs/models.md), and this scene's circle is called a triangle.
+   * quality is `./pipeline evaluate`'s job.
    */
   private static String scene() {
     return TestScenes.png(128, TestScenes.GREY,
@@ -64,6 +62,9 @@ class VqaPipelineTest {
         Arguments.of("what colour is the circle?", "red"),
         Arguments.of("What color is the circle?", "red"),
         Arguments.of("how many objects are there?", "one"),
+        Arguments.of("what shape is the red object?", "circle"),
+        Arguments.of("is there a red circle in the image?", "yes"),
+        Arguments.of("is there a blue square in the image?", "no"),
         Arguments.of("is the red circle on the left or the right?", "left"),
         Arguments.of("is the red circle at the top or the bottom?", "top"),
         // phrasings never seen in training, read by the pretrained question encoder
