@@ -123,6 +123,13 @@ class StorageSinkIT {
     publisher.send(new ProducerRecord<>(topics.status(), jobId, codec.encode(running))).get();
   }
 
+  /** A CANCELLED status of a txt2img job with hash abc123, as the API publishes it. */
+  private static JobStatus cancelled(String jobId) {
+    Instant now = Instant.now();
+    return new JobStatus(jobId, JobState.CANCELLED, Task.TXT2IMG, "tiny-shapes-diffusion",
+        "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null, now, null, null);
+  }
+
   /** The job's first terminal status on the topic (RUNNING and STORING come before it). */
   private JobStatus awaitTerminal(String jobId) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
@@ -288,10 +295,7 @@ class StorageSinkIT {
   @Test
   void anOutputOfAJobCancelledMeanwhileIsNotStored() throws Exception {
     startSink(3);
-    Instant now = Instant.now();
-    JobStatus cancelled = new JobStatus("job-7", JobState.CANCELLED, Task.TXT2IMG,
-        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
-        now, null, null);
+    JobStatus cancelled = cancelled("job-7");
     publisher.send(new ProducerRecord<>(topics.status(), "job-7", codec.encode(cancelled))).get();
     Thread.sleep(500); // the sink's status table reads it
     publishUnannounced("job-7", png(1, 2), meta("job-7", Task.TXT2IMG, "image.png", "image/png"));
@@ -318,10 +322,7 @@ class StorageSinkIT {
     startSink(3);
     announceRunning("job-11", Task.TXT2IMG);
     Thread.sleep(500); // the sink's status table reads RUNNING
-    Instant now = Instant.now();
-    JobStatus cancelled = new JobStatus("job-11", JobState.CANCELLED, Task.TXT2IMG,
-        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
-        now, null, null);
+    JobStatus cancelled = cancelled("job-11");
     try (KafkaProducer<String, byte[]> api = new KafkaProducer<>(Map.of(
         "bootstrap.servers", kafka.bootstrapServers(), "transactional.id", "test-cancel"),
         new StringSerializer(), new ByteArraySerializer());
@@ -353,10 +354,7 @@ class StorageSinkIT {
   @Test
   void aCancelledJobsStrayObjectsAreDeletedWhenItsOutputComesAgain() throws Exception {
     startSink(3);
-    Instant now = Instant.now();
-    JobStatus cancelled = new JobStatus("job-13", JobState.CANCELLED, Task.TXT2IMG,
-        "tiny-shapes-diffusion", "abc123", TRACE_ID, now, now, now, 40L, null, null, null, null,
-        now, null, null);
+    JobStatus cancelled = cancelled("job-13");
     publisher.send(new ProducerRecord<>(topics.status(), "job-13", codec.encode(cancelled))).get();
     try (S3Client client = s3.client()) {
       for (String name : List.of("image.png", "result.json")) {
