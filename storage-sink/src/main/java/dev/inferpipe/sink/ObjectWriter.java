@@ -15,6 +15,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -25,6 +27,7 @@ import software.amazon.awssdk.services.s3.S3Client;
  * metered. Puts overwrite: a redelivered output lands on the same key.
  */
 final class ObjectWriter {
+  private static final Logger log = LoggerFactory.getLogger(ObjectWriter.class);
   private final S3Client s3;
   private final Tracer tracer;
   private final Backoff backoff;
@@ -98,6 +101,19 @@ final class ObjectWriter {
     }
     throw new StorageFailedException("s3://" + bucket + "/" + key + " not deleted after "
         + maxAttempts + " attempts: " + last.getMessage(), maxAttempts - 1, last);
+  }
+
+  /**
+   * {@link #delete}, logging instead of throwing when the object stays: for undoing objects no
+   * status names ({@code output.orphaned}, with the key, for whoever cleans the bucket).
+   */
+  void deleteOrLog(String bucket, String key) throws InterruptedException {
+    try {
+      delete(bucket, key);
+    } catch (StorageFailedException e) {
+      log.atWarn().addKeyValue("event", "output.orphaned").addKeyValue("key", key)
+          .log("an object no status names could not be deleted: {}", e.getMessage());
+    }
   }
 
   void close() {

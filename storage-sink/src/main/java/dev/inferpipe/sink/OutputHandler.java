@@ -197,12 +197,7 @@ final class OutputHandler {
   /** Removes what a sink that died after writing a cancelled job's objects left behind. */
   private void deleteStrays(OutputMetadata meta) throws InterruptedException {
     for (String name : List.of(meta.outputFile(), "result.json")) {
-      try {
-        writer.delete(s3.bucket(), prefix(meta) + name);
-      } catch (StorageFailedException e) {
-        log.atWarn().addKeyValue("event", "output.orphaned").addKeyValue("key", prefix(meta) + name)
-            .log("an object of a cancelled job could not be deleted: {}", e.getMessage());
-      }
+      writer.deleteOrLog(s3.bucket(), prefix(meta) + name);
     }
   }
 

@@ -3,8 +3,6 @@ package dev.inferpipe.sink;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Puts started side by side by {@link ObjectWriter#start}. The sink either awaits them (the claim
@@ -12,8 +10,6 @@ import org.slf4j.LoggerFactory;
  * a cancelled job leaves nothing in the bucket.
  */
 final class PendingPuts {
-  private static final Logger log = LoggerFactory.getLogger(PendingPuts.class);
-
   private final ObjectWriter writer;
   private final List<ObjectWriter.Put> puts;
   private final List<Future<Integer>> futures;
@@ -65,12 +61,7 @@ final class PendingPuts {
       }
     }
     for (ObjectWriter.Put put : puts) {
-      try {
-        writer.delete(put.bucket(), put.key());
-      } catch (StorageFailedException e) {
-        log.atWarn().addKeyValue("event", "output.orphaned").addKeyValue("key", put.key())
-            .log("an abandoned object could not be deleted: {}", e.getMessage());
-      }
+      writer.deleteOrLog(put.bucket(), put.key());
     }
   }
 }
