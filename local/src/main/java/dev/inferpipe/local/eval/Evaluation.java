@@ -55,7 +55,8 @@ public final class Evaluation {
     ModelLoader loader = new ModelLoader(Device.cpu());
     List<Txt2ImgEvaluation.Score> scores = new ArrayList<>();
     if (tasks.contains(Task.TXT2IMG)) {
-      images(scores, loader, repository, diffusionId, judgeDir, world, samples, seed);
+      images(scores, tracer, registry, loader, repository, diffusionId, judgeDir, world, samples,
+          seed);
     }
     if (tasks.contains(Task.VQA)) {
       try (LoadedModel vqa = loader.load(repository.fetch(vqaId))) {
@@ -71,11 +72,9 @@ public final class Evaluation {
     return scores;
   }
 
-  private static void images(List<Txt2ImgEvaluation.Score> scores, ModelLoader loader,
-      ModelRepository repository, String diffusionId, Path judgeDir, World world, int samples,
-      long seed) throws Exception {
-    Tracer tracer = OpenTelemetry.noop().getTracer("evaluate");
-    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+  private static void images(List<Txt2ImgEvaluation.Score> scores, Tracer tracer,
+      SimpleMeterRegistry registry, ModelLoader loader, ModelRepository repository,
+      String diffusionId, Path judgeDir, World world, int samples, long seed) throws Exception {
     try (ImageJudge judge = ImageJudge.load(judgeDir);
         LoadedModel diffusion = loader.load(repository.fetch(diffusionId))) {
       scores.add(Txt2ImgEvaluation.judgeAccuracy(judge, samples, seed));
