@@ -191,16 +191,29 @@ final class Chromium implements AutoCloseable {
     } catch (Exception e) {
       // The browser goes anyway.
     }
+    // Its helpers (renderer, zygote, crashpad) outlive it for a moment and still write into the
+    // profile, so a test's temp directory could not be deleted (a clean-clone verify failed so).
+    java.util.List<ProcessHandle> helpers = process.descendants().toList();
     process.destroy();
     try {
       if (!process.waitFor(5, TimeUnit.SECONDS)) {
         process.destroyForcibly();
       }
+      helpers.forEach(ProcessHandle::destroy);
+      for (ProcessHandle helper : helpers) {
+        try {
+          helper.onExit().get(5, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+          helper.destroyForcibly();
+        }
+      }
     } catch (InterruptedException e) {
       process.destroyForcibly();
+      helpers.forEach(ProcessHandle::destroyForcibly);
       Thread.currentThread().interrupt();
     } catch (RuntimeException e) {
       process.destroyForcibly();
+      helpers.forEach(ProcessHandle::destroyForcibly);
     }
   }
 }
