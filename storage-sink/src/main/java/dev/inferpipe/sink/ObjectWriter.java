@@ -4,11 +4,11 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.StatusCode;
 import io.opentelemetry.api.trace.Tracer;
 import io.opentelemetry.context.Scope;
 import io.opentelemetry.context.Context;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
@@ -78,29 +78,8 @@ final class ObjectWriter {
    * @throws StorageFailedException after {@code maxAttempts} failed attempts
    */
   void delete(String bucket, String key) throws InterruptedException {
-    SdkException last = null;
-    for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-      Span span = tracer.spanBuilder("s3.delete_object")
-          .setAttribute("aws.s3.bucket", bucket)
-          .setAttribute("aws.s3.key", key)
-          .setAttribute("s3.attempt", (long) attempt)
-          .startSpan();
-      try (Scope ignored = span.makeCurrent()) {
-        s3.deleteObject(b -> b.bucket(bucket).key(key));
-        return;
-      } catch (SdkException e) {
-        last = e;
-        span.recordException(e);
-        span.setStatus(StatusCode.ERROR, e.getMessage());
-      } finally {
-        span.end();
-      }
-      if (attempt < maxAttempts) {
-        Thread.sleep(backoff.delay(attempt).toMillis());
-      }
-    }
-    throw new StorageFailedException("s3://" + bucket + "/" + key + " not deleted after "
-        + maxAttempts + " attempts: " + last.getMessage(), maxAttempts - 1, last);
+    retrying("s3.delete_object", bucket, key, -1, false,
+        () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
   }
 
   /**
@@ -125,36 +104,57 @@ final class ObjectWriter {
    * @throws StorageFailedException after {@code maxAttempts} failed attempts
    */
   int put(String bucket, String key, String contentType, byte[] body) throws InterruptedException {
+    int retried = retrying("s3.put_object", bucket, key, body.length, true, () -> {
+      long start = System.nanoTime();
+      s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType),
+          RequestBody.fromBytes(body));
+      putLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+    });
+    putBytes.increment(body.length);
+    return retried;
+  }
+
+  /**
+   * Runs one S3 call in up to {@code maxAttempts} attempts, each its own span, with backoff
+   * between them. {@code bytes} below 0 leaves the size attribute out; {@code isPut} counts the
+   * attempts in the put failure and retry counters.
+   *
+   * @return how many failed attempts came before the one that succeeded
+   */
+  private int retrying(String spanName, String bucket, String key, long bytes, boolean isPut,
+      Runnable call) throws InterruptedException {
     SdkException last = null;
     for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-      Span span = tracer.spanBuilder("s3.put_object")
+      SpanBuilder builder = tracer.spanBuilder(spanName)
           .setAttribute("aws.s3.bucket", bucket)
           .setAttribute("aws.s3.key", key)
-          .setAttribute("s3.object.bytes", (long) body.length)
-          .setAttribute("s3.attempt", (long) attempt)
-          .startSpan();
-      long start = System.nanoTime();
+          .setAttribute("s3.attempt", (long) attempt);
+      if (bytes >= 0) {
+        builder.setAttribute("s3.object.bytes", bytes);
+      }
+      Span span = builder.startSpan();
       try (Scope ignored = span.makeCurrent()) {
-        s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType),
-            RequestBody.fromBytes(body));
-        putLatency.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
-        putBytes.increment(body.length);
+        call.run();
         return attempt - 1;
       } catch (SdkException e) {
         last = e;
-        putFailures.increment();
+        if (isPut) {
+          putFailures.increment();
+        }
         span.recordException(e);
         span.setStatus(StatusCode.ERROR, e.getMessage());
       } finally {
         span.end();
       }
       if (attempt < maxAttempts) {
-        putRetries.increment();
-        Duration wait = backoff.delay(attempt);
-        Thread.sleep(wait.toMillis());
+        if (isPut) {
+          putRetries.increment();
+        }
+        Thread.sleep(backoff.delay(attempt).toMillis());
       }
     }
-    throw new StorageFailedException("s3://" + bucket + "/" + key + " not written after "
+    String verb = isPut ? "written" : "deleted";
+    throw new StorageFailedException("s3://" + bucket + "/" + key + " not " + verb + " after "
         + maxAttempts + " attempts: " + last.getMessage(), maxAttempts - 1, last);
   }
 }

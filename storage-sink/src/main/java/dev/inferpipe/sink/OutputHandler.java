@@ -178,26 +178,27 @@ final class OutputHandler {
    * claim: STORING changes none of the fields it takes.
    */
   private List<ObjectWriter.Put> puts(OutputMetadata meta, JobStatus known, byte[] output) {
-    String prefix = prefix(meta);
+    List<String> keys = keys(meta);
     return List.of(
-        new ObjectWriter.Put(s3.bucket(), prefix + meta.outputFile(),
-            OUTPUT_FILES.get(meta.outputFile()), output),
-        new ObjectWriter.Put(s3.bucket(), prefix + "result.json", "application/json",
+        new ObjectWriter.Put(s3.bucket(), keys.get(0), OUTPUT_FILES.get(meta.outputFile()), output),
+        new ObjectWriter.Put(s3.bucket(), keys.get(1), "application/json",
             codec.encode(resultDocument(meta, known, location(meta)))));
   }
 
-  private static String prefix(OutputMetadata meta) {
-    return "outputs/" + meta.jobId() + "/";
+  /** The job's two object keys: its output, then {@code result.json}. */
+  private static List<String> keys(OutputMetadata meta) {
+    String prefix = "outputs/" + meta.jobId() + "/";
+    return List.of(prefix + meta.outputFile(), prefix + "result.json");
   }
 
   private String location(OutputMetadata meta) {
-    return "s3://" + s3.bucket() + "/" + prefix(meta) + meta.outputFile();
+    return "s3://" + s3.bucket() + "/" + keys(meta).get(0);
   }
 
   /** Removes what a sink that died after writing a cancelled job's objects left behind. */
   private void deleteStrays(OutputMetadata meta) throws InterruptedException {
-    for (String name : List.of(meta.outputFile(), "result.json")) {
-      writer.deleteOrLog(s3.bucket(), prefix(meta) + name);
+    for (String key : keys(meta)) {
+      writer.deleteOrLog(s3.bucket(), key);
     }
   }
 
