@@ -39,6 +39,9 @@ ap.add_argument("--eval-scenes", type=int, default=600)
 ap.add_argument("--lr", type=float, default=1e-3)
 ap.add_argument("--aux", type=float, default=1.0,
                 help="weight of the auxiliary object-map losses (0: answers only, as before)")
+ap.add_argument("--where", type=float, default=1.0,
+                help="weight of the named-object losses inside the auxiliary ones: its mask at 8x8 from the "
+                     "question-gated features, its centre from the summary token (0: as the previous model)")
 ap.add_argument("--token-drop", type=float, default=0.0,
                 help="share of question tokens masked out (0.08 before FiLM: it masks the one word that names the answer's object about once in ten questions)")
 ap.add_argument("--threads", type=int, default=1, help="torch and OpenBLAS threads (1 measured faster than 2 here: 0.48 vs 0.65 s/step)")
@@ -59,7 +62,8 @@ KINDS = ["colour", "shape", "exists", "count", "count_shape", "count_colour", "h
 
 
 def question(rng, objs, w, split, kind=None):
-    """(kind, question text, answer word) for a scene, or None if that kind does not apply."""
+    """(kind, question text, answer word, the object the question names or None) for a scene, or
+    None if that kind does not apply."""
     kinds = [kind] if kind else KINDS
     for _ in range(20):
         k = rng.choice(kinds)
@@ -71,30 +75,31 @@ def question(rng, objs, w, split, kind=None):
             if not uniq:
                 continue
             s = rng.choice(uniq)
-            return k, world.fill_question(t, shape=s), colours[shapes.index(s)]
+            return k, world.fill_question(t, shape=s), colours[shapes.index(s)], objs[shapes.index(s)]
         if k == "shape":
             uniq = [c for c in world.COLOURS if colours.count(c) == 1]
             if not uniq:
                 continue
             c = rng.choice(uniq)
-            return k, world.fill_question(t, colour=c), shapes[colours.index(c)]
+            return k, world.fill_question(t, colour=c), shapes[colours.index(c)], objs[colours.index(c)]
         if k == "exists":
             have = {(o["colour"], o["shape"]) for o in objs}
             if rng.random() < 0.5:
                 c, s = rng.choice(sorted(have))
-                return k, world.fill_question(t, c, s), "yes"
+                named = next(o for o in objs if (o["colour"], o["shape"]) == (c, s))
+                return k, world.fill_question(t, c, s), "yes", named
             absent = [(c, s) for c in world.COLOURS for s in world.SHAPES if (c, s) not in have]
             near = [p for p in absent if p[0] in colours or p[1] in shapes]
             c, s = rng.choice(near if near and rng.random() < 0.7 else absent)
-            return k, world.fill_question(t, c, s), "no"
+            return k, world.fill_question(t, c, s), "no", None
         if k == "count":
-            return k, world.fill_question(t), world.COUNT_WORDS[len(objs)]
+            return k, world.fill_question(t), world.COUNT_WORDS[len(objs)], None
         if k == "count_shape":
             s = rng.choice(shapes)
-            return k, world.fill_question(t, shape=s), world.COUNT_WORDS[shapes.count(s)]
+            return k, world.fill_question(t, shape=s), world.COUNT_WORDS[shapes.count(s)], None
         if k == "count_colour":
             c = rng.choice(colours)
-            return k, world.fill_question(t, colour=c), world.COUNT_WORDS[colours.count(c)]
+            return k, world.fill_question(t, colour=c), world.COUNT_WORDS[colours.count(c)], None
         if k in ("horizontal", "vertical"):
             o = rng.choice(objs)
             cx, cy = o["x"] + o["s"] / 2, o["y"] + o["s"] / 2
@@ -102,7 +107,7 @@ def question(rng, objs, w, split, kind=None):
             if abs(v - w / 2) < 0.08 * w:
                 continue
             ans = ("left" if v < w / 2 else "right") if k == "horizontal" else ("top" if v < w / 2 else "bottom")
-            return k, world.fill_question(t, o["colour"], o["shape"]), ans
+            return k, world.fill_question(t, o["colour"], o["shape"]), ans, o
     return None
 
 
@@ -150,6 +155,27 @@ def object_maps(meta, res=32):
             k = 1 + world.COLOURS.index(o["colour"]) * len(world.SHAPES) + world.SHAPES.index(o["shape"])
             out[n][render.shape_mask(o, X, Y)] = k
     return torch.from_numpy(out)
+
+
+def named_targets(named, meta, res=32):
+    """For questions that name one object: its visible mask at res x res sample points and its
+    centre in [-1, 1] (the encoder's coordinate frame), and which questions have one. The answer
+    alone did not tie the named object to its place (left/right 0.57): these two auxiliary
+    targets ask the question-gated features where that object is."""
+    mask = np.zeros((len(meta), res, res), np.float32)
+    xy = np.zeros((len(meta), 2), np.float32)
+    has = np.zeros(len(meta), np.float32)
+    for n, ((objs, w), o) in enumerate(zip(meta, named)):
+        if o is None:
+            continue
+        c = (np.arange(res) + 0.5) / res * w
+        X, Y = np.meshgrid(c, c)
+        m = render.shape_mask(o, X, Y)
+        for p in objs[objs.index(o) + 1:]:
+            m &= ~render.shape_mask(p, X, Y)
+        mask[n], has[n] = m, 1.0
+        xy[n] = [(o["x"] + o["s"] / 2) / w * 2 - 1, (o["y"] + o["s"] / 2) / w * 2 - 1]
+    return torch.from_numpy(mask), torch.from_numpy(xy), torch.from_numpy(has)
 
 
 def multi_hot(maps, res):
@@ -236,8 +262,11 @@ def main():
     enc_m, dec_m = Encoder(), Decoder(answer_ids)
     aux16 = torch.nn.Conv2d(enc_m.c3.out_channels, N_OBJECT_CLASSES, 1)
     aux8 = torch.nn.Conv2d(enc_m.c5.out_channels, N_OBJECT_CLASSES, 1)
+    where8 = torch.nn.Conv2d(enc_m.c5.out_channels, 1, 1)       # the named object's mask, 8x8
+    where_xy = torch.nn.Linear(enc_m.out_norm.w.shape[0], 2)    # its centre, from the summary token
+    heads = [aux16, aux8, where8, where_xy]
     params = list(enc_m.parameters()) + list(dec_m.parameters())
-    train_params = params + list(aux16.parameters()) + list(aux8.parameters())
+    train_params = params + [p for h in heads for p in h.parameters()]
     n_params = sum(p.numel() for p in params)
     common.log("vqa: %d parameters (encoder %d, decoder %d)" % (
         n_params, sum(p.numel() for p in enc_m.parameters()), sum(p.numel() for p in dec_m.parameters())))
@@ -252,12 +281,12 @@ def main():
         for pg in opt.param_groups:
             pg["lr"] = lr
         idx = [rng.randrange(len(X)) for _ in range(args.batch)]
-        qs, ans = [], []
+        qs, ans, named = [], [], []
         for i in idx:
             q = None
             while q is None:
                 q = question(rng, meta[i][0], meta[i][1], "train")
-            qs.append(q[1]); ans.append(q[2])
+            qs.append(q[1]); ans.append(q[2]); named.append(q[3])
         pv = pixel_values(X[idx])
         qh, qm = qc.get(qs)
         qh = qh + torch.randn(qh.shape, generator=gen) * 0.05 * qh.std()
@@ -274,6 +303,12 @@ def main():
             m = maps[idx]
             aux = (F.binary_cross_entropy_with_logits(aux16(f16), multi_hot(m, 16))
                    + F.binary_cross_entropy_with_logits(aux8(f8), multi_hot(m, 8)))
+            if args.where > 0:
+                wm, wxy, has = named_targets(named, [meta[i] for i in idx])
+                wm8 = F.avg_pool2d(wm[:, None], 4)                    # share of each 8x8 cell covered
+                bce = F.binary_cross_entropy_with_logits(where8(f8), wm8, reduction="none").mean(dim=(1, 2, 3))
+                mse = ((where_xy(ehs[:, 0]) - wxy) ** 2).mean(dim=1)
+                aux = aux + args.where * ((bce + mse) * has).sum() / has.sum().clamp(min=1.0)
             loss_all = loss + args.aux * aux
         else:
             loss_all = loss

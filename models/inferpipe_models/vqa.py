@@ -98,13 +98,18 @@ class Encoder(nn.Module):
     shape at chance): question tokens met the image only after the CNN, so the CNN could not pick
     out the shape the question names."""
 
-    def __init__(self, d=128, heads=4, layers=2, max_q=32, text_dim=384):
+    def __init__(self, d=128, heads=4, layers=2, max_q=32, text_dim=384, size=64):
         super().__init__()
         self.heads = heads
         c = [32, 64, 128]
+        # two coordinate channels (x, y in [-1, 1]) beside the pixels, as the UNet has: without them
+        # the CNN's features are translation-equivariant, and left/right fell to 0.57 once the
+        # question gated the features (FiLM)
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+        self.register_buffer("coords", torch.stack([xx, yy])[None])
         # full resolution first: a 16 px object on a 192 px canvas is 5 px at 64, and a strided first
         # conv (2,000 steps: colour-of-the-shape 0.59) left it barely 2 px
-        self.c0 = nn.Conv2d(3, c[0], 3, padding=1)                # 64
+        self.c0 = nn.Conv2d(3 + 2, c[0], 3, padding=1)            # 64
         self.n0 = ChanNorm(c[0])
         self.c1 = nn.Conv2d(c[0], c[0], 3, stride=2, padding=1)   # 32
         self.n1 = ChanNorm(c[0])
@@ -156,7 +161,8 @@ class Encoder(nn.Module):
         def mod(x, i):
             return x * (1.0 + f[i][0]) + f[i][1]
 
-        x = F.silu(mod(self.n0(self.c0(pixel_values)), 0))
+        x = torch.cat([pixel_values, self.coords.expand(pixel_values.shape[0], -1, -1, -1)], dim=1)
+        x = F.silu(mod(self.n0(self.c0(x)), 0))
         x = F.silu(mod(self.n1(self.c1(x)), 1))
         x = F.silu(mod(self.n2(self.c2(x)), 2))
         x = x + F.silu(mod(self.n3(self.c3(x)), 3))
