@@ -212,10 +212,20 @@
 
   async function submit(form, job) {
     clearErrors(form);
+    const done = form.querySelector("p.submitted");
+    done.replaceChildren();
+    delete done.dataset.jobId;
     const r = await api("/v1/jobs", {method: "POST",
       headers: {"Content-Type": "application/json"}, body: JSON.stringify(job)});
     if (r.status === 202) {
       form.querySelector('p.error[data-field=""]').textContent = "";
+      // A link to the job just accepted: the list may still hold older jobs above it.
+      const a = document.createElement("a");
+      a.href = "/console/jobs/" + encodeURIComponent(r.body.job_id);
+      a.dataset.nav = "";
+      a.textContent = r.body.job_id;
+      done.replaceChildren("Submitted ", a);
+      done.dataset.jobId = r.body.job_id;
       refreshList();
     } else if (r.body && r.body.error) {
       showErrors(form, r.body.error);

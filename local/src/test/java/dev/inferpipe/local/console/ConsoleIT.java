@@ -112,6 +112,15 @@ class ConsoleIT {
         + "; document.getElementById('key-form').requestSubmit()");
   }
 
+  /** The id of the job a form just submitted, from its "Submitted" link (the list may lag). */
+  private String submitted(String form) throws Exception {
+    String note = "document.querySelector('#" + form + " p.submitted')";
+    browser.await(note + ".dataset.jobId", Duration.ofSeconds(20));
+    String id = browser.eval(note + ".dataset.jobId").asString();
+    assertThat(browser.eval(note + ".textContent").asString()).isEqualTo("Submitted " + id);
+    return id;
+  }
+
   private void fill(String id, String value) throws Exception {
     browser.eval("(() => { const e = document.getElementById(" + Chromium.quote(id) + ");"
         + " e.value = " + Chromium.quote(value) + "; e.dispatchEvent(new Event('input')); })()");
@@ -238,11 +247,8 @@ class ConsoleIT {
     browser.await("!document.getElementById('list-view').hidden", Duration.ofSeconds(20));
     browser.eval("document.getElementById('tab-txt2img').click()");
     fill("t-steps", "200");
-    int before = browser.eval("document.querySelectorAll('#jobs tbody tr').length").asInt();
     browser.eval("document.getElementById('form-txt2img').requestSubmit()");
-    browser.await("document.querySelectorAll('#jobs tbody tr').length > " + before,
-        Duration.ofSeconds(20));
-    String id = browser.eval("document.querySelector('#jobs tbody tr').dataset.jobId").asString();
+    String id = submitted("form-txt2img");
     browser.navigate(console + "/jobs/" + id);
     browser.await("!document.getElementById('cancel-job').disabled", Duration.ofSeconds(20));
     browser.eval("document.getElementById('cancel-job').click()");
@@ -270,8 +276,7 @@ class ConsoleIT {
     fill("t-prompt", "a red circle");
     fill("t-steps", "2");
     browser.eval("document.getElementById('form-txt2img').requestSubmit()");
-    browser.await("document.querySelectorAll('#jobs tbody tr').length > 0", Duration.ofSeconds(20));
-    String id = browser.eval("document.querySelector('#jobs tbody tr').dataset.jobId").asString();
+    String id = submitted("form-txt2img");
     browser.navigate(console + "/jobs/" + id);
     browser.await("(document.querySelector('#job-params dd[data-name=\"webhook\"]') || {})"
         + ".textContent === 'DELIVERED, 1 attempt, last HTTP 204'", JOB);
@@ -287,11 +292,8 @@ class ConsoleIT {
     browser.eval("(() => { const dt = new DataTransfer(); dt.items.add(new File([new Uint8Array("
         + "[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3, 4])], 'broken.png',"
         + " {type: 'image/png'})); document.getElementById('v-image').files = dt.files; })()");
-    int before = browser.eval("document.querySelectorAll('#jobs tbody tr').length").asInt();
     browser.eval("document.getElementById('form-vqa').requestSubmit()");
-    browser.await("document.querySelectorAll('#jobs tbody tr').length > " + before,
-        Duration.ofSeconds(20));
-    String id = browser.eval("document.querySelector('#jobs tbody tr').dataset.jobId").asString();
+    String id = submitted("form-vqa");
     browser.navigate(console + "/jobs/" + id);
     browser.await("document.querySelector('#job-error .error')", JOB);
     assertThat(browser.eval("document.querySelector('#job-error .error').textContent").asString())
