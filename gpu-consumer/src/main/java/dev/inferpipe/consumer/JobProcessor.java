@@ -2,17 +2,10 @@ package dev.inferpipe.consumer;
 
 import dev.inferpipe.consumer.batch.BatchJob;
 import dev.inferpipe.consumer.batch.BatchScheduler;
-import dev.inferpipe.core.kafka.RecordTicket;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Executor;
-import dev.inferpipe.core.job.Fingerprints;
-import dev.inferpipe.core.kafka.RecordSigner;
-import dev.inferpipe.core.kafka.RequestRecord;
-import dev.inferpipe.core.kafka.StatusTable;
-import org.apache.kafka.clients.producer.RecordMetadata;
 import dev.inferpipe.core.config.S3Settings;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.ErrorCode;
+import dev.inferpipe.core.job.Fingerprints;
 import dev.inferpipe.core.job.Job;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobDefaults;
@@ -23,6 +16,10 @@ import dev.inferpipe.core.job.Txt2ImgInput;
 import dev.inferpipe.core.kafka.AckedSender;
 import dev.inferpipe.core.kafka.HeadersPropagation;
 import dev.inferpipe.core.kafka.MessagingAttributes;
+import dev.inferpipe.core.kafka.RecordSigner;
+import dev.inferpipe.core.kafka.RecordTicket;
+import dev.inferpipe.core.kafka.RequestRecord;
+import dev.inferpipe.core.kafka.StatusTable;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.opentelemetry.api.OpenTelemetry;
 import io.opentelemetry.api.trace.Span;
@@ -34,8 +31,12 @@ import io.opentelemetry.context.Scope;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -195,7 +196,7 @@ final class JobProcessor {
     try (Scope ignored = process.makeCurrent()) {
       Admission decision = admission.decide(record, request, takenAt, queueWaitMs);
       process.setAttribute("job.admission", decision.getClass().getSimpleName().toLowerCase(
-          java.util.Locale.ROOT));
+          Locale.ROOT));
       if (decision instanceof Admission.DeadLetter refuse) {
         process.setStatus(StatusCode.ERROR, refuse.code().name());
         outcomes.deadLetter(record, refuse);
