@@ -3,7 +3,7 @@
 all-MiniLM-L6-v2's hidden states (the jar's ONNX, unchanged, is the exported text encoder), and
 writes the model directory in the diffusers layout.
 
-    /usr/bin/python3 models/train_diffusion.py --steps 6000 --batch 32 --seed 1234 --p-pos 0.6 --out models/out/tiny-shapes-diffusion
+    /usr/bin/python3 models/train_diffusion.py --steps 8000 --batch 32 --seed 1234 --p-pos 0.6 --out models/out/tiny-shapes-diffusion
 
 Writes DIR/: model_index.json, scheduler/scheduler_config.json, tokenizer/{tokenizer.json (the jar's),
 tokenizer_config.json}, text_encoder/{model.onnx (the jar's MiniLM), config.json},
@@ -30,7 +30,7 @@ sys.path.insert(0, HERE)
 
 def parse():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--out", default="/tmp/inferpipe-models/tiny-shapes-diffusion")

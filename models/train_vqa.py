@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Trains tiny-shapes-vqa and writes the encoder-decoder layout with a text_encoder/ component.
 
-    /usr/bin/python3 models/train_vqa.py --steps 4000 --batch 64 --seed 1234 --count 1.0 --out models/out/tiny-shapes-vqa
+    /usr/bin/python3 models/train_vqa.py --steps 6000 --batch 64 --seed 1234 --count 1.0 --out models/out/tiny-shapes-vqa
 
 Writes DIR/: preprocessor_config.json (64x64, resample 2, rescale 1/255, mean/std 0.5),
 tokenizer/{tokenizer.json (the jar's), tokenizer_config.json (model_max_length 24)},
@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--steps", type=int, default=4000)
+ap.add_argument("--steps", type=int, default=6000)
 ap.add_argument("--batch", type=int, default=64)
 ap.add_argument("--seed", type=int, default=1234)
 ap.add_argument("--out", default="/tmp/inferpipe-models/tiny-shapes-vqa")
