@@ -39,8 +39,9 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * {@code ./pipeline bench pipeline [--jobs N]}: the whole pipeline against its raw floor, in one
- * process run on one embedded broker and S3 server.
+ * {@code ./pipeline bench pipeline [--jobs N] [--batch N] [--part overhead|all]}: the whole
+ * pipeline against its raw floor, in one process run on one embedded broker and S3 server
+ * ({@code --part overhead}: the floor and the overhead, with the critical path, and no throughput).
  *
  * <ul>
  *   <li><b>Floor</b>: what the pipeline's hops cost with plain clients: 3 produce-&gt;consume hops,
@@ -66,13 +67,14 @@ final class PipelineBenchmark {
   private final AtomicBoolean stopped = new AtomicBoolean();
 
   /** A job's terminal status and when this process saw it. */
-  private record Terminal(JobStatus status, long seenNanos) {}
+  private record Terminal(JobStatus status, long seenNanos, long seenEpochNanos) {}
 
   /** One floor run: the whole, and its Kafka hops and S3 PUTs apart. */
   private record FloorRun(double totalMs, double kafkaMs, double s3Ms) {}
 
-  /** One job's end-to-end time and the model time its status reports. */
-  private record Timing(double endToEndMs, double inferenceMs, String traceId) {}
+  /** One job's end-to-end time, the model time its status reports, and its wall-clock ends. */
+  private record Timing(double endToEndMs, double inferenceMs, String traceId,
+      long submitEpochNanos, long seenEpochNanos) {}
 
   /** Percentiles of one series, in milliseconds. */
   record Summary(int n, double p50, double p99) {
@@ -92,17 +94,34 @@ final class PipelineBenchmark {
   static int run(Env env, PrintStream out, List<String> args) throws Exception {
     int jobs = 200;
     int batch = BatchSettings.DEFAULT_MAX_BATCH_SIZE;
+    boolean overheadOnly = false;
     for (int i = 0; i + 1 < args.size(); i += 2) {
       switch (args.get(i)) {
         case "--jobs" -> jobs = Integer.parseInt(args.get(i + 1));
         case "--batch" -> batch = Integer.parseInt(args.get(i + 1));
+        case "--part" -> overheadOnly = switch (args.get(i + 1)) {
+          case "overhead" -> true;
+          case "all" -> false;
+          default -> throw new IllegalArgumentException("--part is overhead or all, not "
+              + args.get(i + 1));
+        };
         default -> throw new IllegalArgumentException("unknown option " + args.get(i));
       }
+    }
+    final int n = jobs;
+    if (overheadOnly) {
+      // The floor and the sequential jobs alone (a minute, not twelve): for overhead work.
+      out.printf("%n== %s=1, floor and overhead only ==%n", BatchSettings.MAX_BATCH_SIZE_ENV);
+      return onFreshStack(env.with(Map.of(BatchSettings.MAX_BATCH_SIZE_ENV, "1")), bench -> {
+        bench.floor(20);
+        bench.sequential(20, 1);
+        bench.floorAndOverhead(out, n);
+        return 0;
+      });
     }
     // Batching off, then on, each on a fresh stack in this one process run.
     Map<Integer, List<Row>> tables = new java.util.LinkedHashMap<>();
     int lost = 0;
-    final int n = jobs;
     for (int size : new int[] {1, batch}) {
       out.printf("%n== %s=%d ==%n", BatchSettings.MAX_BATCH_SIZE_ENV, size);
       List<Row> rows = new ArrayList<>();
@@ -224,6 +243,63 @@ final class PipelineBenchmark {
       Summary s = Summary.of(ms);
       out.printf("    %-58s p50 %8.2f ms  (n=%d)%n", name, s.p50(), s.n());
     });
+    criticalPath(out, jobs);
+  }
+
+  /** The segments of a job's critical path, in order; each a gap between two span edges. */
+  private static final List<String> SEGMENTS = List.of(
+      "client -> API span starts", "API handles the POST (validate, transaction)",
+      "request hop: POST ends -> consumer takes the record", "admission -> model starts",
+      "model (encode, steps, decode)", "model ends -> output record acknowledged",
+      "output hop: acknowledged -> sink takes it", "sink (claim, 2 PUTs, SUCCEEDED)",
+      "status hop: sink ends -> terminal status seen here");
+
+  /**
+   * Where a sequential job's end-to-end time goes, as consecutive segments of one timeline (they
+   * add up, unlike the spans): the gaps between the edges of the spans each hop starts and ends.
+   */
+  private void criticalPath(PrintStream out, List<Timing> jobs) {
+    Map<String, List<Double>> bySegment = new java.util.LinkedHashMap<>();
+    SEGMENTS.forEach(s -> bySegment.put(s, new ArrayList<>()));
+    for (Timing job : jobs) {
+      if (job.traceId() == null) {
+        continue;
+      }
+      var spans = stack.spans().trace(job.traceId());
+      var post = first(spans, "producer-api", "POST ");
+      var take = first(spans, "gpu-consumer", "process ");
+      var sink = first(spans, "storage-sink", "process ");
+      var output = first(spans, "gpu-consumer", "inference.outputs publish");
+      var model = spans.stream().filter(sp -> sp.getName().startsWith("diffusion.")).toList();
+      if (post == null || take == null || sink == null || output == null || model.isEmpty()) {
+        continue;
+      }
+      long modelStart = model.stream().mapToLong(sp -> sp.getStartEpochNanos()).min().orElseThrow();
+      long modelEnd = model.stream().mapToLong(sp -> sp.getEndEpochNanos()).max().orElseThrow();
+      long[] edges = {job.submitEpochNanos(), post.getStartEpochNanos(), post.getEndEpochNanos(),
+          take.getStartEpochNanos(), modelStart, modelEnd, output.getEndEpochNanos(),
+          sink.getStartEpochNanos(), sink.getEndEpochNanos(), job.seenEpochNanos()};
+      for (int i = 0; i < SEGMENTS.size(); i++) {
+        bySegment.get(SEGMENTS.get(i)).add((edges[i + 1] - edges[i]) / 1e6);
+      }
+    }
+    out.printf("  the critical path (p50 per segment; consecutive, so they roughly add up):%n");
+    bySegment.forEach((name, ms) -> {
+      if (!ms.isEmpty()) {
+        Summary s = Summary.of(ms);
+        out.printf("    %-58s p50 %8.2f ms  p99 %8.2f ms%n", name, s.p50(), s.p99());
+      }
+    });
+  }
+
+  private static io.opentelemetry.sdk.trace.data.SpanData first(
+      List<io.opentelemetry.sdk.trace.data.SpanData> spans, String service, String prefix) {
+    return spans.stream()
+        .filter(sp -> service.equals(sp.getResource().getAttributes().get(
+            io.opentelemetry.api.common.AttributeKey.stringKey("service.name"))))
+        .filter(sp -> sp.getName().startsWith(prefix))
+        .min(java.util.Comparator.comparingLong(sp -> sp.getStartEpochNanos()))
+        .orElse(null);
   }
 
   private int throughputTable(PrintStream out, int jobs, List<Row> rows) throws Exception {
@@ -268,13 +344,14 @@ final class PipelineBenchmark {
       while (!stopped.get()) {
         for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(20))) {
           long now = System.nanoTime();
+          long epoch = epochNanos();
           if (record.value() == null) {
             continue;
           }
           JobStatus status = codec.decodeStatus(record.value());
           if (status.status().isTerminal()) {
             waiting.computeIfAbsent(status.jobId(), id -> new CompletableFuture<>())
-                .complete(new Terminal(status, now));
+                .complete(new Terminal(status, now, epoch));
           }
         }
       }
@@ -343,6 +420,7 @@ final class PipelineBenchmark {
   private Timing job(int steps, int seed) throws Exception {
     String body = "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
         + "\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":" + seed + "}}";
+    long submitted = epochNanos();
     long start = System.nanoTime();
     ApiClient.Response response = api.submit(body);
     if (response.status() != 202) {
@@ -362,7 +440,14 @@ final class PipelineBenchmark {
     }
     Long inference = terminal.status().inferenceMs();
     return new Timing((terminal.seenNanos() - start) / 1e6,
-        inference == null ? Double.NaN : inference, terminal.status().traceId());
+        inference == null ? Double.NaN : inference, terminal.status().traceId(), submitted,
+        terminal.seenEpochNanos());
+  }
+
+  /** Wall-clock nanoseconds, the clock span timestamps use. */
+  private static long epochNanos() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000_000L + now.getNano();
   }
 
   private List<Timing> sequential(int n, int steps) throws Exception {

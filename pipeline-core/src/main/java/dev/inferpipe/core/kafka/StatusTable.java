@@ -77,6 +77,11 @@ public final class StatusTable implements AutoCloseable {
   private final Map<String, Pending> pending = new ConcurrentHashMap<>();
   /** Per partition, the offset of the last record applied; read by writers awaiting their own. */
   private final Map<Integer, Long> applied = new ConcurrentHashMap<>();
+  /**
+   * Notified after each polled batch is applied, so a writer awaiting its own record wakes when
+   * the record is read rather than at its next sleep-and-look (which cost ~1 ms per wait).
+   */
+  private final Object appliedSignal = new Object();
   /** Per partition, the log end the last fetch reported, and when (nanoTime). */
   private final Map<Integer, long[]> logEnd = new ConcurrentHashMap<>();
   private final Consumer<String, byte[]> consumer;
@@ -184,7 +189,13 @@ public final class StatusTable implements AutoCloseable {
         return false; // the log ended before that offset well after we asked: it is not there
       }
       try {
-        Thread.sleep(1);
+        synchronized (appliedSignal) {
+          // Checked under the lock the reader notifies under: no wake-up is missed. The bound
+          // lets the deadline and the log-end rule above be looked at again.
+          if (applied.getOrDefault(partition, -1L) < offset) {
+            appliedSignal.wait(10);
+          }
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         return false;
@@ -308,6 +319,9 @@ public final class StatusTable implements AutoCloseable {
               logEnd.put(partition.partition(),
                   new long[] {consumer.position(partition) + lag.getAsLong(), now});
             }
+          }
+          synchronized (appliedSignal) {
+            appliedSignal.notifyAll();
           }
           if (System.nanoTime() > nextProbe) {
             nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
