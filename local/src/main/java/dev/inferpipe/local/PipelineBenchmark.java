@@ -231,8 +231,7 @@ final class PipelineBenchmark {
       for (var span : stack.spans().trace(job.traceId())) {
         String name = span.getName().startsWith("diffusion.step ") ? "diffusion.step <i>"
             : span.getName();
-        String service = span.getResource().getAttributes().get(
-            io.opentelemetry.api.common.AttributeKey.stringKey("service.name"));
+        String service = serviceOf(span);
         byName.computeIfAbsent(service + " " + name, k -> new ArrayList<>())
             .add((span.getEndEpochNanos() - span.getStartEpochNanos()) / 1e6);
       }
@@ -295,8 +294,7 @@ final class PipelineBenchmark {
   private static io.opentelemetry.sdk.trace.data.SpanData first(
       List<io.opentelemetry.sdk.trace.data.SpanData> spans, String service, String prefix) {
     return spans.stream()
-        .filter(sp -> service.equals(sp.getResource().getAttributes().get(
-            io.opentelemetry.api.common.AttributeKey.stringKey("service.name"))))
+        .filter(sp -> service.equals(serviceOf(sp)))
         .filter(sp -> sp.getName().startsWith(prefix))
         .min(java.util.Comparator.comparingLong(sp -> sp.getStartEpochNanos()))
         .orElse(null);
@@ -442,6 +440,11 @@ final class PipelineBenchmark {
     return new Timing((terminal.seenNanos() - start) / 1e6,
         inference == null ? Double.NaN : inference, terminal.status().traceId(), submitted,
         terminal.seenEpochNanos());
+  }
+
+  private static String serviceOf(io.opentelemetry.sdk.trace.data.SpanData span) {
+    return span.getResource().getAttributes().get(
+        io.opentelemetry.api.common.AttributeKey.stringKey("service.name"));
   }
 
   /** Wall-clock nanoseconds, the clock span timestamps use. */
