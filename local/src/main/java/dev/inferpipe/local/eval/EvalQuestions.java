@@ -16,8 +16,8 @@ import java.util.SplittableRandom;
  * the scene makes its answer unambiguous.
  */
 public final class EvalQuestions {
-  /** A question and its answer word. */
-  public record Qa(String question, String answer) {}
+  /** A question, its answer word, and its family (e.g. {@code count_colour}). */
+  public record Qa(String family, String question, String answer) {}
 
   private static final List<String> COUNTS = List.of("one", "two", "three");
 
@@ -59,7 +59,7 @@ public final class EvalQuestions {
           if (things.stream().anyMatch(t -> t.colour() == c && t.kind() == k)) {
             return Optional.empty();
           }
-          return Optional.of(new Qa(fill(template, c, k), "no"));
+          return Optional.of(new Qa(family, fill(template, c, k), "no"));
         }
       }
       case "count" -> answer = COUNTS.get(things.size() - 1);
@@ -84,7 +84,7 @@ public final class EvalQuestions {
         return Optional.empty();
       }
     }
-    return Optional.of(new Qa(fill(template, colour, kind), answer));
+    return Optional.of(new Qa(family, fill(template, colour, kind), answer));
   }
 
   /** How many phrasings this set holds. */

@@ -96,6 +96,9 @@ public final class Evaluation {
           .mapToDouble(Target::minimum).findFirst().orElse(Double.NaN);
       out.printf("%-55s %8d %9.4f %8s %s%n", score.measure(), score.samples(), score.fraction(),
           "≥ " + target, score.fraction() >= target ? "" : "MISSED");
+      for (Txt2ImgEvaluation.Slice slice : score.slices()) {
+        out.printf("    %-51s %8d %9.4f%n", slice.name(), slice.samples(), slice.fraction());
+      }
     }
   }
 }

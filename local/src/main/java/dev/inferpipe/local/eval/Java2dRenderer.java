@@ -39,7 +39,7 @@ public final class Java2dRenderer {
     Thing thing = new Thing(colour, kind, cx, cy, extent);
     draw(g, thing, random);
     g.dispose();
-    return new Scene(image, List.of(thing));
+    return new Scene(image, List.of(thing), "dark");
   }
 
   /** A fixed scene (the demo's, the soak's): these objects on a plain background. */
@@ -53,7 +53,7 @@ public final class Java2dRenderer {
       draw(g, thing, fixed);
     }
     g.dispose();
-    return new Scene(image, List.copyOf(things));
+    return new Scene(image, List.copyOf(things), "plain");
   }
 
   /**
@@ -65,7 +65,7 @@ public final class Java2dRenderer {
     int size = 80 + random.nextInt(121);
     BufferedImage image = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = graphics(image);
-    background(g, image, random);
+    String background = background(g, image, random);
     int count = 1 + random.nextInt(3);
     List<Thing> things = new ArrayList<>();
     for (int attempt = 0; things.size() < count && attempt < 200; attempt++) {
@@ -85,7 +85,7 @@ public final class Java2dRenderer {
       draw(g, thing, random);
     }
     g.dispose();
-    return new Scene(image, List.copyOf(things));
+    return new Scene(image, List.copyOf(things), background);
   }
 
   /** How far two objects' boxes overlap along the axis where they overlap least, in pixels. */
@@ -95,22 +95,27 @@ public final class Java2dRenderer {
     return Math.max(0, Math.min(ox, oy));
   }
 
-  private static void background(Graphics2D g, BufferedImage image, SplittableRandom random) {
+  /** Paints one of four backgrounds and returns its kind. */
+  private static String background(Graphics2D g, BufferedImage image, SplittableRandom random) {
     int size = image.getWidth();
     switch (random.nextInt(4)) {
       case 0 -> {
         g.setColor(new Color(10 + random.nextInt(40), 10 + random.nextInt(40), 10 + random.nextInt(40)));
         g.fillRect(0, 0, size, size);
+        return "dark";
       }
       case 1 -> {
         g.setColor(new Color(190 + random.nextInt(60), 190 + random.nextInt(60), 190 + random.nextInt(60)));
         g.fillRect(0, 0, size, size);
+        return "light";
       }
       case 2 -> {
+        // Each channel of each end drawn apart, so the gradient is tinted, not grey.
         g.setPaint(new GradientPaint(0, 0, new Color(random.nextInt(80), random.nextInt(80),
             random.nextInt(80)), size, size, new Color(120 + random.nextInt(100),
             120 + random.nextInt(100), 120 + random.nextInt(100))));
         g.fillRect(0, 0, size, size);
+        return "gradient";
       }
       default -> {
         int base = 40 + random.nextInt(120);
@@ -120,6 +125,7 @@ public final class Java2dRenderer {
             image.setRGB(x, y, (v << 16) | (v << 8) | v);
           }
         }
+        return "noise";
       }
     }
   }

@@ -71,6 +71,6 @@ public final class Shapes {
   /** One drawn object: colour, shape, centre and extent in pixels. */
   public record Thing(Colour colour, Kind kind, double cx, double cy, double extent) {}
 
-  /** A drawn image and what is in it. */
-  public record Scene(java.awt.image.BufferedImage image, List<Thing> things) {}
+  /** A drawn image, what is in it, and its background's kind (dark, light, gradient, noise, plain). */
+  public record Scene(java.awt.image.BufferedImage image, List<Thing> things, String background) {}
 }

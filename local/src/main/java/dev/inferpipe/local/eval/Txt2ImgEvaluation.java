@@ -40,8 +40,23 @@ public final class Txt2ImgEvaluation {
     this.guidance = guidance;
   }
 
-  /** One measured fraction. */
-  public record Score(String measure, int samples, int right) {
+  /** One measured fraction, with the same samples split by what varied (empty when not split). */
+  public record Score(String measure, int samples, int right, List<Slice> slices) {
+    public Score(String measure, int samples, int right) {
+      this(measure, samples, right, List.of());
+    }
+
+    public Score {
+      slices = List.copyOf(slices);
+    }
+
+    public double fraction() {
+      return samples == 0 ? Double.NaN : (double) right / samples;
+    }
+  }
+
+  /** The samples that share one value of what varied, e.g. {@code format=jpeg}. */
+  public record Slice(String name, int samples, int right) {
     public double fraction() {
       return samples == 0 ? Double.NaN : (double) right / samples;
     }

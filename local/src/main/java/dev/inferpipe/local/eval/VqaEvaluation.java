@@ -9,8 +9,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Base64;
 import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -34,18 +37,32 @@ public final class VqaEvaluation {
       long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     int right = 0;
+    // Split by what varies, so a miss can be traced to the question, the format or the resize.
+    Map<String, int[]> slices = new TreeMap<>();
     for (int done = 0; done < samples; ) {
       Shapes.Scene scene = Java2dRenderer.vqa(random);
       Optional<EvalQuestions.Qa> qa = questions.ask(scene, scene.image().getWidth(), random);
       if (qa.isEmpty()) {
         continue;
       }
-      String image = encode(scene, random.nextBoolean());
+      boolean jpeg = random.nextBoolean();
+      String image = encode(scene, jpeg);
       VqaAnswer answer = pipeline.run(model, new VqaInput(image, qa.get().question(), 4), () -> false);
-      right += answer.answer().trim().equals(qa.get().answer()) ? 1 : 0;
+      boolean correct = answer.answer().trim().equals(qa.get().answer());
+      right += correct ? 1 : 0;
+      int side = scene.image().getWidth();
+      for (String slice : List.of("family=" + qa.get().family(), "format=" + (jpeg ? "jpeg" : "png"),
+          "canvas=" + (side < 120 ? "80-119" : side < 160 ? "120-159" : "160-200") + "px",
+          "objects=" + scene.things().size(), "background=" + scene.background())) {
+        int[] tally = slices.computeIfAbsent(slice, k -> new int[2]);
+        tally[0]++;
+        tally[1] += correct ? 1 : 0;
+      }
       done++;
     }
-    return new Txt2ImgEvaluation.Score(measure, samples, right);
+    return new Txt2ImgEvaluation.Score(measure, samples, right, slices.entrySet().stream()
+        .map(e -> new Txt2ImgEvaluation.Slice(e.getKey(), e.getValue()[0], e.getValue()[1]))
+        .toList());
   }
 
   /** PNG, or JPEG at quality 0.85. */

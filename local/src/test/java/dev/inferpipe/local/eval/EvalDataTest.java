@@ -44,11 +44,17 @@ class EvalDataTest {
     EvalQuestions train = new EvalQuestions(world(), false);
     EvalQuestions heldOut = new EvalQuestions(world(), true);
     Set<Integer> sizes = new HashSet<>();
+    Map<String, Integer> backgrounds = new java.util.TreeMap<>();
     int asked = 0;
     for (int i = 0; i < 300; i++) {
       Scene scene = Java2dRenderer.vqa(random);
       int size = scene.image().getWidth();
       sizes.add(size);
+      backgrounds.merge(scene.background(), 1, Integer::sum);
+      if (scene.background().equals("noise")) {
+        int corner = scene.image().getRGB(0, 0);
+        assertThat((corner >> 16) & 0xff).isEqualTo(corner & 0xff); // grey noise
+      }
       assertThat(size).isBetween(80, 200);
       assertThat(scene.things()).hasSizeBetween(1, 3);
       assertThat(scene.things().stream().map(t -> t.colour() + "/" + t.kind()).distinct().count())
@@ -64,8 +70,13 @@ class EvalDataTest {
         assertThat(qa.get().answer()).isIn("red", "green", "blue", "yellow", "circle", "square",
             "triangle", "yes", "no", "one", "two", "three", "left", "right", "top", "bottom");
         assertThat(qa.get().question()).doesNotContain("{", "}");
+        assertThat(qa.get().family()).isIn("colour", "shape", "exists", "count", "count_shape",
+            "count_colour", "horizontal", "vertical");
       }
     }
+    // The evaluation reports its score per background kind; each must be there to report.
+    assertThat(backgrounds.keySet()).containsExactly("dark", "gradient", "light", "noise");
+    assertThat(backgrounds.values()).allMatch(n -> n > 50);
     assertThat(sizes.size()).isGreaterThan(50);
     assertThat(asked).isGreaterThan(150);
   }
