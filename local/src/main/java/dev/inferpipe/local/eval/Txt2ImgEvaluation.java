@@ -88,6 +88,7 @@ public final class Txt2ImgEvaluation {
   public Score twoObjects(int samples, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     int right = 0;
+    Slices slices = new Slices();
     for (int i = 0; i < samples; i++) {
       Colour a = Colour.values()[random.nextInt(4)];
       Colour b = Colour.values()[(a.ordinal() + 1 + random.nextInt(3)) % 4];
@@ -95,9 +96,17 @@ public final class Txt2ImgEvaluation {
       Kind kb = Kind.values()[random.nextInt(3)];
       String prompt = "a " + a.word() + " " + ka.word() + " and a " + b.word() + " " + kb.word();
       Map<Colour, ColourMasks.Blob> blobs = ColourMasks.of(generate(prompt, random.nextLong(1L << 32)));
-      right += present(blobs, a) && present(blobs, b) ? 1 : 0;
+      boolean first = present(blobs, a);
+      boolean second = present(blobs, b);
+      right += first && second ? 1 : 0;
+      // Which object goes missing, and for which colours and shapes.
+      String pair = a.ordinal() < b.ordinal() ? a.word() + "+" + b.word() : b.word() + "+" + a.word();
+      slices.add(first && second, "colours=" + pair, "shapes=" + (ka == kb ? "same" : "different"));
+      slices.add(first, "first object's colour present");
+      slices.add(second, "second object's colour present");
     }
-    return new Score("txt2img two-object prompts: both colours present", samples, right);
+    return new Score("txt2img two-object prompts: both colours present", samples, right,
+        slices.list());
   }
 
   /** Position words: the object's colour centred in the named half (or the middle third). */

@@ -9,11 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Base64;
 import java.util.Iterator;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
 import javax.imageio.IIOImage;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageWriteParam;
@@ -38,7 +35,7 @@ public final class VqaEvaluation {
     SplittableRandom random = new SplittableRandom(seed);
     int right = 0;
     // Split by what varies, so a miss can be traced to the question, the format or the resize.
-    Map<String, int[]> slices = new TreeMap<>();
+    Slices slices = new Slices();
     for (int done = 0; done < samples; ) {
       Shapes.Scene scene = Java2dRenderer.vqa(random);
       Optional<EvalQuestions.Qa> qa = questions.ask(scene, scene.image().getWidth(), random);
@@ -51,18 +48,12 @@ public final class VqaEvaluation {
       boolean correct = answer.answer().trim().equals(qa.get().answer());
       right += correct ? 1 : 0;
       int side = scene.image().getWidth();
-      for (String slice : List.of("family=" + qa.get().family(), "format=" + (jpeg ? "jpeg" : "png"),
+      slices.add(correct, "family=" + qa.get().family(), "format=" + (jpeg ? "jpeg" : "png"),
           "canvas=" + (side < 120 ? "80-119" : side < 160 ? "120-159" : "160-200") + "px",
-          "objects=" + scene.things().size(), "background=" + scene.background())) {
-        int[] tally = slices.computeIfAbsent(slice, k -> new int[2]);
-        tally[0]++;
-        tally[1] += correct ? 1 : 0;
-      }
+          "objects=" + scene.things().size(), "background=" + scene.background());
       done++;
     }
-    return new Txt2ImgEvaluation.Score(measure, samples, right, slices.entrySet().stream()
-        .map(e -> new Txt2ImgEvaluation.Slice(e.getKey(), e.getValue()[0], e.getValue()[1]))
-        .toList());
+    return new Txt2ImgEvaluation.Score(measure, samples, right, slices.list());
   }
 
   /** PNG, or JPEG at quality 0.85. */
