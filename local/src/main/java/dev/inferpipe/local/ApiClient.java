@@ -13,7 +13,9 @@ import tools.jackson.databind.JsonNode;
 /** The few producer-api calls the CLI and the demo make. */
 final class ApiClient {
   private final String baseUrl;
-  private final HttpClient http = HttpClient.newBuilder()
+  // The API and the local S3 server speak HTTP/1.1 only (no h2c): ask for it rather than have
+  // the JDK's HTTP/2 default offer an upgrade that is never taken.
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
       .connectTimeout(Duration.ofSeconds(5)).followRedirects(HttpClient.Redirect.NEVER).build();
   private final JobCodec codec = new JobCodec();
 

@@ -93,11 +93,13 @@ final class PipelineBenchmark {
 
   static int run(Env env, PrintStream out, List<String> args) throws Exception {
     int jobs = 200;
+    int warmup = 20;
     int batch = BatchSettings.DEFAULT_MAX_BATCH_SIZE;
     boolean overheadOnly = false;
     for (int i = 0; i + 1 < args.size(); i += 2) {
       switch (args.get(i)) {
         case "--jobs" -> jobs = Integer.parseInt(args.get(i + 1));
+        case "--warmup" -> warmup = Integer.parseInt(args.get(i + 1));
         case "--batch" -> batch = Integer.parseInt(args.get(i + 1));
         case "--part" -> overheadOnly = switch (args.get(i + 1)) {
           case "overhead" -> true;
@@ -109,12 +111,13 @@ final class PipelineBenchmark {
       }
     }
     final int n = jobs;
+    final int w = warmup;
     if (overheadOnly) {
       // The floor and the sequential jobs alone (a minute, not twelve): for overhead work.
       out.printf("%n== %s=1, floor and overhead only ==%n", BatchSettings.MAX_BATCH_SIZE_ENV);
       return onFreshStack(env.with(Map.of(BatchSettings.MAX_BATCH_SIZE_ENV, "1")), bench -> {
-        bench.floor(20);
-        bench.sequential(20, 1);
+        bench.floor(w);
+        bench.sequential(w, 1);
         bench.floorAndOverhead(out, n);
         return 0;
       });
@@ -126,7 +129,7 @@ final class PipelineBenchmark {
       out.printf("%n== %s=%d ==%n", BatchSettings.MAX_BATCH_SIZE_ENV, size);
       List<Row> rows = new ArrayList<>();
       lost += onFreshStack(env.with(Map.of(BatchSettings.MAX_BATCH_SIZE_ENV,
-          Integer.toString(size))), bench -> bench.report(out, n, size == 1, rows));
+          Integer.toString(size))), bench -> bench.report(out, n, w, size == 1, rows));
       tables.put(size, rows);
     }
     compare(out, tables.get(1), tables.get(batch), batch);
@@ -185,11 +188,11 @@ final class PipelineBenchmark {
     }
   }
 
-  private int report(PrintStream out, int jobs, boolean withFloor, List<Row> rows)
+  private int report(PrintStream out, int jobs, int warmup, boolean withFloor, List<Row> rows)
       throws Exception {
     // Warm up both paths (JIT, connections, the model's first call) before anything is timed.
-    floor(20);
-    sequential(20, 1);
+    floor(warmup);
+    sequential(warmup, 1);
     if (withFloor) {
       floorAndOverhead(out, jobs);
     }
