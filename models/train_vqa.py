@@ -16,7 +16,7 @@ Java runs: text_encoder(input_ids, attention_mask, token_type_ids) -> question_h
 encoder with the same attention_mask, then greedy decoding from [CLS] until [SEP].
 
 Scenes (render.vqa_scene): 1-3 objects (distinct colour-shape pairs), 16-96 px on 96-192 px canvases,
-dark / light / noise / gradient backgrounds, partial overlap (each object >= 70% visible), colour
+dark / light / noise / gradient backgrounds (gradient ends grey or tinted up to +-60 per channel), partial overlap (each object >= 70% visible), colour
 jitter, 30% JPEG; resized to 64x64 by PIL bilinear or by plain (non-antialiased) bilinear, half each.
 Questions: world.QUESTION_TEMPLATES["train"] only; answers are single BERT words.
 """
