@@ -122,9 +122,12 @@ def probe(x_train, y_train, x_test, classes):
 def main():
     common.set_threads(1)
     if args.onnx:
-        enc = OnnxEncoder(args.onnx)
-        with open(args.tokenizer) as f:
-            tok = tokenizer.BertTokenizer(json.load(f))
+        try:  # a float BERT export runs as the torch module, like MiniLM
+            enc, tok = minilm.load_files(args.onnx, args.tokenizer)
+        except (AssertionError, KeyError):  # a quantised one through the interpreter
+            enc = OnnxEncoder(args.onnx)
+            with open(args.tokenizer) as f:
+                tok = tokenizer.BertTokenizer(json.load(f))
     else:
         enc, tok = minilm.load(args.minilm_jar or common.DEFAULT_JAR)
     rng = random.Random(args.seed)

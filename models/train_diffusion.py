@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import sys
 import time
 
@@ -47,6 +48,13 @@ def parse():
     ap.add_argument("--resume", action="store_true", help="continue from --ckpt")
     ap.add_argument("--measure", type=int, default=0, help="only time this many steps and print s/step")
     ap.add_argument("--no-card", action="store_true", help="do not run ./pipeline model card")
+    # Fine-tuning (the second stage of the bundled model's recipe, models/README.md)
+    ap.add_argument("--init", default=None, help="start from this model directory's unet/model.pt (EMA weights)")
+    ap.add_argument("--p-two", type=float, default=0.5, help="share of two-object training prompts")
+    # A colour that leaks onto the other object is the two-object miss; each colour word's
+    # cross-attention is pulled inside its own object's mask (TokenCompose's token loss)
+    ap.add_argument("--ground", type=float, default=0.0, help="weight of the grounding loss on cross-attention")
+    ap.add_argument("--warmup", type=int, default=200, help="learning-rate warmup steps (at most a tenth of the run)")
     return ap.parse_args()
 
 
@@ -64,12 +72,16 @@ UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True)
 CACHE = "/tmp/inferpipe-cache"
 
 
-def make_prompts(n, seed, p_pos=0.4):
-    """n distinct training prompts with their object specs (half 1-object, half 2-object)."""
+def make_prompts(n, seed, p_pos=0.4, p_two=0.5):
+    """n distinct training prompts with their object specs (a share p_two of them 2-object)."""
     rng = random.Random(seed)
     seen, out = set(), []
     while len(out) < n:
-        k = 1 if len(out) % 2 == 0 else 2
+        if p_two == 0.5:  # the base recipe's exact sequence, alternating
+            k = 1 if len(out) % 2 == 0 else 2
+        else:
+            i = len(out)  # spread evenly: the i-th prompt has two objects when floor(i * p_two) steps up
+            k = 2 if int((i + 1) * p_two) > int(i * p_two) else 1
         objs = world.sample_objects(rng, k, p_pos=p_pos)
         text = world.prompt_text(rng, objs, "train")
         if text in seen:
@@ -96,7 +108,8 @@ def hidden_states(enc, tok, texts, jar_tag):
     return h
 
 
-def batch_images(rng, specs):
+def batch_images(rng, specs, placements=None):
+    """Renders each spec; the placed objects go to `placements` when given (for the masks)."""
     imgs = []
     for objs in specs:
         placed = None
@@ -105,9 +118,68 @@ def batch_images(rng, specs):
             if placed:
                 break
         assert placed, objs
+        if placements is not None:
+            placements.append(placed)
         ss = rng.choice([3, 4, 6])
         imgs.append(render.to_tensor(render.render(placed, 32, ss=ss)))
     return torch.stack(imgs)
+
+
+def colour_tokens(tok, text, objs):
+    """For each object with a colour: the token positions of its colour word in `text` (two objects
+    never share a colour, so every train word of that colour in the text is this object's)."""
+    ids = tok.encode(text, minilm.MAX_LEN)["input_ids"]
+    out = []
+    for j, o in enumerate(objs):
+        if not o.get("colour"):
+            continue
+        pos = set()
+        for w in world.COLOUR_WORDS["train"][o["colour"]]:
+            if not re.search(r"\b%s\b" % re.escape(w), text):
+                continue
+            wid = tok.encode(w, minilm.MAX_LEN)["input_ids"]
+            wid = wid[1:wid.index(minilm.SEP_ID)]
+            for i in range(1, len(ids) - len(wid) + 1):
+                if ids[i:i + len(wid)] == wid:
+                    pos.update(range(i, i + len(wid)))
+        if pos:
+            out.append((j, sorted(pos)))
+    return out
+
+
+def coverage(o, res, size=32, sub=4):
+    """The fraction of each cell of a res x res grid that object o covers (sub x sub samples a cell)."""
+    cell = size / res
+    c = (np.arange(res * sub) + 0.5) * cell / sub
+    X, Y = np.meshgrid(c, c)
+    return render.shape_mask(o, X, Y).reshape(res, sub, res, sub).mean(axis=(1, 3)).astype(np.float32)
+
+
+def grounding_loss(unet, batch):
+    """TokenCompose's token loss: for each colour word, 1 - the share of its cross-attention
+    (averaged over heads) that falls inside its object's mask, over every cross-attention layer.
+    batch: per sample, a list of (placed object, token positions)."""
+    losses = []
+    for attn in unet.cross_attentions():
+        a = attn.probs  # [B, hw, L]
+        res = int(round(a.shape[1] ** 0.5))
+        for b, words in enumerate(batch):
+            for obj, pos in words:
+                m = torch.from_numpy(coverage(obj, res)).flatten()
+                mass = a[b][:, pos].sum(dim=1)  # [hw]
+                losses.append(1.0 - (mass * m).sum() / (mass.sum() + 1e-8))
+    return torch.stack(losses).mean() if losses else torch.zeros(())
+
+
+def load_init(unet, ema, path):
+    """Both copies start from an exported model's EMA weights (its TorchScript keeps the names)."""
+    pt = os.path.join(path, "unet", "model.pt") if os.path.isdir(path) else path
+    state = torch.jit.load(pt).state_dict()
+    missing = set(unet.state_dict()) ^ set(state)
+    assert not missing, sorted(missing)[:5]
+    unet.load_state_dict(state)
+    ema.load_state_dict(state)
+    return common.sha256_file(pt)
 
 
 def export(ema, out, jar, log_info):
@@ -157,12 +229,13 @@ def main():
     jar = args.minilm_jar or common.DEFAULT_JAR
     wall = common.Timer()
     enc, tok = minilm.load(jar)
-    prompts = make_prompts(args.prompts, args.seed, args.p_pos)
+    prompts = make_prompts(args.prompts, args.seed, args.p_pos, args.p_two)
     texts = [p for p, _ in prompts]
     split = world.check_split(texts)
     common.log("split check: %s" % split)
     unk = [t for t in texts[:2000] if minilm.unknown_tokens(tok, t)]
     assert not unk, unk[:5]
+    words = [colour_tokens(tok, t, objs) for t, objs in prompts] if args.ground else None
     H = hidden_states(enc, tok, texts + [""], os.path.basename(jar))
     H_empty = H[-1:].float()
     H = H[:-1]
@@ -178,13 +251,19 @@ def main():
         p.requires_grad_(False)
     n_params = sum(p.numel() for p in unet.parameters())
     common.log("unet: %d parameters" % n_params)
+    init_sha = None
+    if args.init:
+        init_sha = load_init(unet, ema, args.init)
+        common.log("initialised from %s (sha256 %s)" % (args.init, init_sha))
+    for attn in unet.cross_attentions():
+        attn.record = args.ground > 0
     opt = torch.optim.AdamW(unet.parameters(), lr=args.lr, weight_decay=0.01, betas=(0.9, 0.99))
     ac = alphas_cumprod()
     snr = ac / (1 - ac)
     loss_w = torch.clamp(snr, max=5.0) / snr  # min-SNR-5 for epsilon prediction
     rng = random.Random(args.seed + 1)
     gen = torch.Generator().manual_seed(args.seed + 2)
-    start, curve, recent = 0, [], []
+    start, curve, recent, recent_g = 0, [], [], []
     if args.resume and os.path.exists(args.ckpt):
         ck = torch.load(args.ckpt)
         unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
@@ -192,7 +271,7 @@ def main():
         rng.setstate(ck["rng"]); gen.set_state(ck["gen"])
         common.log("resumed from %s at step %d" % (args.ckpt, start))
     total = args.measure or args.steps
-    warm = min(200, max(1, total // 10))
+    warm = min(args.warmup, max(1, total // 10))
     t_train = common.Timer()
     t_steps = []
     for step in range(start, total):
@@ -204,7 +283,8 @@ def main():
         idx = [rng.randrange(len(prompts)) for _ in range(B)]
         empty = [rng.random() < 0.10 for _ in range(B)]
         specs = [prompts[i][1] for i in idx]
-        x0 = batch_images(rng, specs)
+        placements = [] if args.ground else None
+        x0 = batch_images(rng, specs, placements)
         ctx = H[idx].float()
         if args.ctx_noise > 0:
             # a neighbourhood of each prompt's states, not the points: nearby wordings (synonyms
@@ -218,11 +298,19 @@ def main():
         pred = unet(xt, t, ctx)
         per = F.mse_loss(pred, noise, reduction="none").mean(dim=(1, 2, 3))
         loss = (per * loss_w[t]).mean()
+        if args.ground:
+            # the placed objects are in spec order, so words[i]'s object j is placements[b][j]
+            batch = [[] if empty[b] else [(placements[b][j], pos) for j, pos in words[i]]
+                     for b, i in enumerate(idx)]
+            g_loss = grounding_loss(unet, batch)
+            loss = loss + args.ground * g_loss
+            recent_g.append(float(g_loss))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         opt.step()
-        decay = min(0.999, (1 + step) / (10 + step))
+        # from pretrained weights the average starts full: the ramp would forget them at once
+        decay = 0.999 if args.init else min(0.999, (1 + step) / (10 + step))
         with torch.no_grad():
             for pe, pu in zip(ema.parameters(), unet.parameters()):
                 pe.mul_(decay).add_(pu.detach(), alpha=1 - decay)
@@ -230,10 +318,12 @@ def main():
         t_steps.append(time.time() - ts0)
         if (step + 1) % 100 == 0 or step + 1 == total or (args.measure and step + 1 == total):
             m = float(np.mean(recent))
-            curve.append([step + 1, round(m, 5)])
-            recent = []
-            common.log("step %5d/%d  mse %.4f  lr %.2e  %.3f s/step  elapsed %.0f s" % (
-                step + 1, total, m, lr, float(np.mean(t_steps[-100:])), wall()))
+            g = float(np.mean(recent_g)) if recent_g else None
+            curve.append([step + 1, round(m, 5)] + ([round(g, 4)] if g is not None else []))
+            recent, recent_g = [], []
+            common.log("step %5d/%d  mse %.4f%s  lr %.2e  %.3f s/step  elapsed %.0f s" % (
+                step + 1, total, m, "  ground %.4f" % g if g is not None else "", lr,
+                float(np.mean(t_steps[-100:])), wall()))
         if not args.measure and ((step + 1) % 250 == 0):
             os.makedirs(os.path.dirname(args.ckpt), exist_ok=True)
             torch.save({"unet": unet.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step + 1,
@@ -244,6 +334,7 @@ def main():
         return
     info = {"command": "train_diffusion.py " + " ".join(sys.argv[1:]), "seed": args.seed, "steps": args.steps,
             "batch": args.batch, "lr": args.lr, "ctx_noise": args.ctx_noise, "unet_parameters": n_params, "unet": UNET_KW,
+            "init": args.init, "init_unet_sha256": init_sha, "p_two": args.p_two, "ground": args.ground,
             "distinct_prompts": len(texts), "split_check": split, "train_seconds": round(t_train(), 1),
             "s_per_step": round(float(np.mean(t_steps)), 4) if t_steps else None,
             "final_mse": curve[-1][1] if curve else None, "loss_curve": curve}

@@ -59,6 +59,10 @@ class Attn(nn.Module):
             nn.init.zeros_(self.ff2.weight)
             nn.init.zeros_(self.ff2.bias)
         self.self_attn = ctx_dim is None
+        # training only (train_diffusion.py --ground): keep the head-averaged attention
+        # probabilities [B, hw, L] for the grounding loss; off when traced for export
+        self.record = False
+        self.probs = None
         nn.init.zeros_(self.o.weight)
         nn.init.zeros_(self.o.bias)
 
@@ -71,6 +75,8 @@ class Attn(nn.Module):
         k = self.k(kv).view(b, -1, self.heads, hd).transpose(1, 2)
         v = self.v(kv).view(b, -1, self.heads, hd).transpose(1, 2)
         a = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(hd)), dim=-1)
+        if self.record:
+            self.probs = a.mean(dim=1)
         a = torch.matmul(a, v).transpose(1, 2).reshape(b, h * w, c)
         y = x.flatten(2).transpose(1, 2) + self.o(a)
         if self.use_ff:
@@ -123,6 +129,9 @@ class UNet(nn.Module):
         self.conv_out = nn.Conv2d(c0, 3, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+
+    def cross_attentions(self):
+        return [m for m in (self.a1, self.a2, self.ma, getattr(self, "ua2", None), self.ua1) if m is not None]
 
     def forward(self, sample, timestep, encoder_hidden_states):
         ctx = encoder_hidden_states

@@ -174,7 +174,15 @@ public final class EncoderDecoderModel implements VqaModel {
 
   @Override
   public Question question(NDManager m, String question) {
-    TextTokenizer.Tokens tokens = tokenizer.encode(question, textEncoder != null);
+    // Not padded to model_max_length: the encoder takes the attention mask, so a question is
+    // encoded at its own length and a batch is padded to its longest (what Hugging Face's
+    // padding="longest" does); a 10-token question costs the sentence encoder 10 positions, not 24.
+    return question(m, question, false);
+  }
+
+  /** The question's encoder inputs, padded to {@code model_max_length} or not. */
+  Question question(NDManager m, String question, boolean padToMax) {
+    TextTokenizer.Tokens tokens = tokenizer.encode(question, padToMax);
     int unknown = knownWords.unknown(question, tokens.unknown());
     Shape shape = new Shape(1, tokens.ids().length);
     NDArray ids = m.create(tokens.ids(), shape);
@@ -206,11 +214,11 @@ public final class EncoderDecoderModel implements VqaModel {
       first.add(q.inputs().get(0));
       masks.add(q.inputs().get(1));
     }
-    // Questions of different lengths (token ids without a sentence encoder) are right-padded;
-    // the attention mask hides the padding.
+    // Questions of different lengths are right-padded (ids with the pad token, hidden states
+    // with zeros); the attention mask hides the padding.
     long length = first.stream().mapToLong(a -> a.getShape().get(1)).max().orElse(0);
     inputs.put(textEncoder == null ? "input_ids" : "question_hidden_states",
-        rows(m, padded(m, first, length, tokenizer.padId())));
+        rows(m, padded(m, first, length, textEncoder == null ? tokenizer.padId() : 0)));
     inputs.put("attention_mask", rows(m, padded(m, masks, length, 0)));
     NDArray states = encoder.call(m, inputs);
     if (states.getShape().dimension() != 3 || states.getShape().get(0) != batch) {
