@@ -67,15 +67,15 @@ public final class ModelBenchmark {
       out.println("usage: ./pipeline bench models [--rounds N] <root>=<model_id> ...");
       return 2;
     }
-    Map<String, Long> encodeNanos = new ConcurrentHashMap<>();
+    // Each stage's time in the last job, by span name ("diffusion.step 3" counts as
+    // "diffusion.step"): the text encoder's share, and where the rest of a job goes.
+    Map<String, Long> stageNanos = new ConcurrentHashMap<>();
     SpanExporter encoderTimes = new SpanExporter() {
       @Override
       public io.opentelemetry.sdk.common.CompletableResultCode export(Collection<SpanData> spans) {
         for (SpanData span : spans) {
-          if (span.getName().equals("diffusion.encode_prompt")
-              || span.getName().equals("vqa.model.encode_text")) {
-            encodeNanos.merge("last", span.getEndEpochNanos() - span.getStartEpochNanos(), Long::sum);
-          }
+          stageNanos.merge(span.getName().replaceFirst(" \\d+$", ""),
+              span.getEndEpochNanos() - span.getStartEpochNanos(), Long::sum);
         }
         return io.opentelemetry.sdk.common.CompletableResultCode.ofSuccess();
       }
@@ -106,10 +106,11 @@ public final class ModelBenchmark {
       String image = scene();
       Map<Target, List<Double>> jobMs = new LinkedHashMap<>();
       Map<Target, List<Double>> encoderMs = new LinkedHashMap<>();
+      Map<Target, Map<String, List<Double>>> stageMs = new LinkedHashMap<>();
       for (int round = -2; round < rounds; round++) { // two warm-up rounds
         for (Map.Entry<Target, LoadedModel> entry : models.entrySet()) {
           LoadedModel model = entry.getValue();
-          encodeNanos.clear();
+          stageNanos.clear();
           long start = System.nanoTime();
           if (model instanceof DiffusionModel diffusion) {
             txt2img.run(diffusion, List.of(new Txt2ImgInput("a red circle", "", 25, 3.0,
@@ -121,7 +122,12 @@ public final class ModelBenchmark {
           if (round >= 0) {
             jobMs.computeIfAbsent(entry.getKey(), t -> new ArrayList<>()).add(ms);
             encoderMs.computeIfAbsent(entry.getKey(), t -> new ArrayList<>())
-                .add(encodeNanos.getOrDefault("last", 0L) / 1e6);
+                .add((stageNanos.getOrDefault("diffusion.encode_prompt", 0L)
+                    + stageNanos.getOrDefault("vqa.model.encode_text", 0L)) / 1e6);
+            Map<String, List<Double>> stages = stageMs.computeIfAbsent(entry.getKey(),
+                t -> new java.util.TreeMap<>());
+            stageNanos.forEach((name, nanos) ->
+                stages.computeIfAbsent(name, n -> new ArrayList<>()).add(nanos / 1e6));
           }
         }
       }
@@ -133,6 +139,12 @@ public final class ModelBenchmark {
         double encoder = StepBenchmark.median(encoderMs.get(target));
         out.printf("%-50s %14.1f %14.1f %9.1f%%%n", target.root() + " " + target.modelId(), job,
             encoder, 100 * encoder / job);
+      }
+      out.printf("%nstages (median ms a job; spans nest, so they do not add up)%n");
+      for (Target target : targets) {
+        out.printf("%s %s%n", target.root(), target.modelId());
+        stageMs.get(target).forEach((name, ms) -> out.printf("  %-36s %8.2f%n", name,
+            StepBenchmark.median(ms)));
       }
     } finally {
       models.values().forEach(LoadedModel::close);
