@@ -1,10 +1,8 @@
 """BERT WordPiece tokenizer, as in all-MiniLM-L6-v2's tokenizer.json (offline, no `tokenizers`).
 
-COPIED from testdata/models/make_fixtures.py (BertTokenizer and its helpers, unchanged) rather than
-factored out into a shared module: factoring it out would mean editing make_fixtures.py, which lives
-outside models/, and re-running it rewrites the committed fixtures (its TorchScript files embed the
-script path). Keep the two copies in step; models/inferpipe_models/minilm.py checks this copy
-against testdata/models/reference/minilm.json (input ids must be identical).
+testdata/models/make_fixtures.py imports it too (for the fx-minilm reference), so the fixtures and
+the training commands tokenize alike. models/inferpipe_models/minilm.py checks it against
+testdata/models/reference/minilm.json (input ids must be identical).
 """
 import unicodedata
 
