@@ -54,6 +54,8 @@ def parse():
     # A colour that leaks onto the other object is the two-object miss; each colour word's
     # cross-attention is pulled inside its own object's mask (TokenCompose's token loss)
     ap.add_argument("--ground", type=float, default=0.0, help="weight of the grounding loss on cross-attention")
+    # ...and, in two-object prompts, each object's pixels kept off the other object's words
+    ap.add_argument("--ground-leak", action="store_true", help="add the cross-object attention term to --ground")
     ap.add_argument("--warmup", type=int, default=200, help="learning-rate warmup steps (at most a tenth of the run)")
     return ap.parse_args()
 
@@ -83,13 +85,13 @@ def make_prompts(n, seed, p_pos=0.4, p_two=0.5):
             i = len(out)  # spread evenly: the i-th prompt has two objects when floor(i * p_two) steps up
             k = 2 if int((i + 1) * p_two) > int(i * p_two) else 1
         objs = world.sample_objects(rng, k, p_pos=p_pos)
-        text = world.prompt_text(rng, objs, "train")
+        text, phrases = world.prompt_text(rng, objs, "train", with_phrases=True)
         if text in seen:
             continue
         if not any(render.place(rng, objs, 32) for _ in range(3)):
             continue  # keep only prompts whose scene can be drawn (no overlap)
         seen.add(text)
-        out.append((text, objs))
+        out.append((text, objs, phrases))
     return out
 
 
@@ -147,6 +149,19 @@ def colour_tokens(tok, text, objs):
     return out
 
 
+def phrase_tokens(tok, text, phrases):
+    """Each object's phrase as token positions in `text` (after [CLS], cut at the maximum length)."""
+    def count(prefix):
+        return len([p for w in tok.pre_tokenize(tok.normalize(prefix)) for p in tok.wordpiece(w)])
+    out, at = [], 0
+    for phrase in phrases:
+        start = text.index(phrase, at)
+        at = start + len(phrase)
+        first, last = 1 + count(text[:start]), 1 + count(text[:at])
+        out.append([i for i in range(first, last) if i < minilm.MAX_LEN - 1])
+    return out
+
+
 def coverage(o, res, size=32, sub=4):
     """The fraction of each cell of a res x res grid that object o covers (sub x sub samples a cell)."""
     cell = size / res
@@ -155,10 +170,12 @@ def coverage(o, res, size=32, sub=4):
     return render.shape_mask(o, X, Y).reshape(res, sub, res, sub).mean(axis=(1, 3)).astype(np.float32)
 
 
-def grounding_loss(unet, batch):
+def grounding_loss(unet, batch, leaks=None):
     """TokenCompose's token loss: for each colour word, 1 - the share of its cross-attention
     (averaged over heads) that falls inside its object's mask, over every cross-attention layer.
-    batch: per sample, a list of (placed object, token positions)."""
+    batch: per sample, a list of (placed object, token positions). leaks: per sample, a list of
+    (object, the other object's phrase positions): the attention mass the object's pixels give
+    those words, on average, is added (a colour must not reach the other object through any word)."""
     losses = []
     for attn in unet.cross_attentions():
         a = attn.probs  # [B, hw, L]
@@ -168,6 +185,10 @@ def grounding_loss(unet, batch):
                 m = torch.from_numpy(coverage(obj, res)).flatten()
                 mass = a[b][:, pos].sum(dim=1)  # [hw]
                 losses.append(1.0 - (mass * m).sum() / (mass.sum() + 1e-8))
+        for b, pairs in enumerate(leaks or []):
+            for obj, other in pairs:
+                m = torch.from_numpy(coverage(obj, res)).flatten()
+                losses.append((a[b][:, other].sum(dim=1) * m).sum() / (m.sum() + 1e-8))
     return torch.stack(losses).mean() if losses else torch.zeros(())
 
 
@@ -230,12 +251,13 @@ def main():
     wall = common.Timer()
     enc, tok = minilm.load(jar)
     prompts = make_prompts(args.prompts, args.seed, args.p_pos, args.p_two)
-    texts = [p for p, _ in prompts]
+    texts = [p[0] for p in prompts]
     split = world.check_split(texts)
     common.log("split check: %s" % split)
     unk = [t for t in texts[:2000] if minilm.unknown_tokens(tok, t)]
     assert not unk, unk[:5]
-    words = [colour_tokens(tok, t, objs) for t, objs in prompts] if args.ground else None
+    words = [colour_tokens(tok, t, objs) for t, objs, _ in prompts] if args.ground else None
+    spans = [phrase_tokens(tok, t, ph) for t, _, ph in prompts] if args.ground_leak else None
     H = hidden_states(enc, tok, texts + [""], os.path.basename(jar))
     H_empty = H[-1:].float()
     H = H[:-1]
@@ -302,7 +324,12 @@ def main():
             # the placed objects are in spec order, so words[i]'s object j is placements[b][j]
             batch = [[] if empty[b] else [(placements[b][j], pos) for j, pos in words[i]]
                      for b, i in enumerate(idx)]
-            g_loss = grounding_loss(unet, batch)
+            leaks = None
+            if spans is not None:  # two-object prompts: each object against the other's phrase
+                leaks = [[] if empty[b] or len(spans[i]) < 2 else
+                         [(placements[b][0], spans[i][1]), (placements[b][1], spans[i][0])]
+                         for b, i in enumerate(idx)]
+            g_loss = grounding_loss(unet, batch, leaks)
             loss = loss + args.ground * g_loss
             recent_g.append(float(g_loss))
         opt.zero_grad(set_to_none=True)
@@ -335,6 +362,7 @@ def main():
     info = {"command": "train_diffusion.py " + " ".join(sys.argv[1:]), "seed": args.seed, "steps": args.steps,
             "batch": args.batch, "lr": args.lr, "ctx_noise": args.ctx_noise, "unet_parameters": n_params, "unet": UNET_KW,
             "init": args.init, "init_unet_sha256": init_sha, "p_two": args.p_two, "ground": args.ground,
+            "ground_leak": args.ground_leak,
             "distinct_prompts": len(texts), "split_check": split, "train_seconds": round(t_train(), 1),
             "s_per_step": round(float(np.mean(t_steps)), 4) if t_steps else None,
             "final_mse": curve[-1][1] if curve else None, "loss_curve": curve}

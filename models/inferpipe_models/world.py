@@ -130,14 +130,16 @@ def object_phrase(rng, obj, split, form=None):
     return core + (" " + p if p else "")
 
 
-def prompt_text(rng, objs, split):
-    """A prompt for 1-2 objects, in the train or held-out language."""
+def prompt_text(rng, objs, split, with_phrases=False):
+    """A prompt for 1-2 objects, in the train or held-out language (and each object's phrase in it,
+    with_phrases: the same random draws either way)."""
     form = None
     if split == "held_out" and rng.random() < 0.35:
         form = rng.choice(HELD_OUT_OBJECT_FORMS)
     phrases = [object_phrase(rng, o, split, form) for o in objs]
     t = rng.choice(PROMPT_TEMPLATES[split][len(objs)])
-    return t.format(o=phrases[0], o2=phrases[1] if len(phrases) > 1 else "")
+    text = t.format(o=phrases[0], o2=phrases[1] if len(phrases) > 1 else "")
+    return (text, phrases) if with_phrases else text
 
 
 def sample_objects(rng, n, p_size=0.3, p_pos=0.4, p_colour_only=0.07, p_shape_only=0.08):
