@@ -1,0 +1,66 @@
+package dev.inferpipe.consumer.exported;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The decoder's softmax: the skipped exponentials change no bit, and NaN still spreads. */
+class SoftmaxTest {
+  @Test
+  void skippingUnderflowingExponentialsGivesTheSameBitsAsComputingThemAll() {
+    SplittableRandom random = new SplittableRandom(7);
+    for (int round = 0; round < 200; round++) {
+      float[] logits = new float[1000];
+      for (int i = 0; i < logits.length; i++) {
+        // a masked vocabulary (-1e4), logits near the edge of exp's range, and ordinary ones
+        logits[i] = switch (random.nextInt(4)) {
+          case 0 -> -1e4f;
+          case 1 -> (float) (-740 - 10 * random.nextDouble());
+          default -> (float) (20 * random.nextDouble() - 10);
+        };
+      }
+      assertThat(EncoderDecoderModel.softmax(logits)).containsExactly(everyExponential(logits));
+    }
+  }
+
+  @Test
+  void aMaskedVocabularyPutsAllItsMassOnTheOpenIds() {
+    float[] logits = new float[30_522];
+    java.util.Arrays.fill(logits, -1e4f);
+    logits[1000] = 2f;
+    logits[2000] = 1f;
+    float[] p = EncoderDecoderModel.softmax(logits);
+    assertThat((double) p[1000] + p[2000]).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(p[1000]).isCloseTo((float) (1 / (1 + Math.exp(-1))),
+        org.assertj.core.data.Offset.offset(1e-6f));
+    assertThat(p[5]).isZero();
+  }
+
+  @Test
+  void aNonFiniteLogitMakesEveryProbabilityNaN() {
+    float[] p = EncoderDecoderModel.softmax(new float[] {1f, Float.NaN, -1e4f});
+    for (float v : p) {
+      assertThat(v).isNaN();
+    }
+  }
+
+  /** The softmax as it was: every exponential computed. */
+  private static float[] everyExponential(float[] logits) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (float v : logits) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    double[] e = new double[logits.length];
+    for (int i = 0; i < logits.length; i++) {
+      e[i] = Math.exp(logits[i] - max);
+      sum += e[i];
+    }
+    float[] p = new float[logits.length];
+    for (int i = 0; i < logits.length; i++) {
+      p[i] = (float) (e[i] / sum);
+    }
+    return p;
+  }
+}
