@@ -3,6 +3,7 @@ package dev.inferpipe.consumer.exported;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** The decoder's softmax: the skipped exponentials change no bit, and NaN still spreads. */
@@ -45,22 +46,18 @@ class SoftmaxTest {
     }
   }
 
-  /** The softmax as it was: every exponential computed. */
+  /** The oracle: every exponential computed, in the same order and precision as the model. */
   private static float[] everyExponential(float[] logits) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float v : logits) {
-      max = Math.max(max, v);
-    }
+    double max = IntStream.range(0, logits.length).mapToDouble(i -> logits[i]).max().orElseThrow();
+    double[] e = IntStream.range(0, logits.length).mapToDouble(i -> Math.exp(logits[i] - max))
+        .toArray();
     double sum = 0;
-    double[] e = new double[logits.length];
-    for (int i = 0; i < logits.length; i++) {
-      e[i] = Math.exp(logits[i] - max);
-      sum += e[i];
+    for (double v : e) {
+      sum += v; // in index order, as the model sums
     }
+    double total = sum;
     float[] p = new float[logits.length];
-    for (int i = 0; i < logits.length; i++) {
-      p[i] = (float) (e[i] / sum);
-    }
+    IntStream.range(0, logits.length).forEach(i -> p[i] = (float) (e[i] / total));
     return p;
   }
 }
