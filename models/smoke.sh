@@ -20,6 +20,7 @@ step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-j
 # a grounded fine-tune from the first (tried against the two-object miss; models/README.md)
 step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-jar "$JAR" --init "$OUT/tiny-shapes-diffusion" \
   --ground 0.01 --ground-leak --p-two 0.75 --lr 2e-4 --warmup 100 --out "$OUT/tiny-shapes-diffusion-grounded" --ckpt "$OUT/ckpt-grounded.pt" $CARD
+step $PY probe_binding.py --prompts 200 --minilm-jar "$JAR"
 step $PY train_judge.py --steps 5 --batch 16 --train-images 240 --eval-images 48 --seed 1 --out "$OUT/judge"
 step $PY train_vqa.py --steps 3 --batch 8 --scenes 32 --eval-scenes 16 --seed 1 --minilm-jar "$JAR" --out "$OUT/tiny-shapes-vqa" $CARD
 step $PY evaluate_diffusion.py --model "$OUT/tiny-shapes-diffusion" --judge "$OUT/judge" --n 4 --steps 2 --no-latency --grids "$OUT/grids" --report "$OUT/eval-diffusion.json"
