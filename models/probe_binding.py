@@ -43,13 +43,12 @@ def load(name, path):
 
 
 def shape_positions(tok, text, obj, span):
+    """The token positions of the object's shape word inside its phrase `span`, or None."""
     ids = tok.encode(text, minilm.MAX_LEN)["input_ids"]
     for w in world.SHAPE_WORDS["train"][obj["shape"]]:
-        wid = tok.encode(w, minilm.MAX_LEN)["input_ids"]
-        wid = wid[1:wid.index(minilm.SEP_ID)]
-        for i in span:
-            if ids[i:i + len(wid)] == wid:
-                return list(range(i, i + len(wid)))
+        found = minilm.word_positions(tok, ids, w, within=span)
+        if found:
+            return found[0]
     return None
 
 

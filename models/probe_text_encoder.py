@@ -97,10 +97,7 @@ def features(enc, tok, data):
     token, pooled = [], []
     for (text, word, _), h in zip(data, hidden):
         seq = tok.encode(text, minilm.MAX_LEN)["input_ids"]
-        wid = tok.encode(word, minilm.MAX_LEN)["input_ids"]
-        wid = wid[1:wid.index(102)]  # without [CLS] ... [SEP]
-        pos = next(i for i in range(len(seq)) if seq[i:i + len(wid)] == wid)
-        token.append(h[pos:pos + len(wid)].float().mean(0))
+        token.append(h[minilm.word_positions(tok, seq, word)[0]].float().mean(0))
         pooled.append(h.float().mean(0))
     return {"token": torch.stack(token), "pooled": torch.stack(pooled)}
 

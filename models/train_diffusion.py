@@ -48,7 +48,7 @@ def parse():
     ap.add_argument("--resume", action="store_true", help="continue from --ckpt")
     ap.add_argument("--measure", type=int, default=0, help="only time this many steps and print s/step")
     ap.add_argument("--no-card", action="store_true", help="do not run ./pipeline model card")
-    # Fine-tuning (the second stage of the bundled model's recipe, models/README.md)
+    # Fine-tuning an exported model (the grounded fine-tunes in models/README.md)
     ap.add_argument("--init", default=None, help="start from this model directory's unet/model.pt (EMA weights)")
     ap.add_argument("--p-two", type=float, default=0.5, help="share of two-object training prompts")
     # A colour that leaks onto the other object is the two-object miss; each colour word's
@@ -79,11 +79,10 @@ def make_prompts(n, seed, p_pos=0.4, p_two=0.5):
     rng = random.Random(seed)
     seen, out = set(), []
     while len(out) < n:
-        if p_two == 0.5:  # the base recipe's exact sequence, alternating
-            k = 1 if len(out) % 2 == 0 else 2
-        else:
-            i = len(out)  # spread evenly: the i-th prompt has two objects when floor(i * p_two) steps up
-            k = 2 if int((i + 1) * p_two) > int(i * p_two) else 1
+        # spread evenly: the i-th prompt has two objects when floor(i * p_two) steps up (at 0.5,
+        # 1, 2, 1, 2, ...: the base recipe's alternation)
+        i = len(out)
+        k = 2 if int((i + 1) * p_two) > int(i * p_two) else 1
         objs = world.sample_objects(rng, k, p_pos=p_pos)
         text, phrases = world.prompt_text(rng, objs, "train", with_phrases=True)
         if text in seen:
@@ -137,13 +136,9 @@ def colour_tokens(tok, text, objs):
             continue
         pos = set()
         for w in world.COLOUR_WORDS["train"][o["colour"]]:
-            if not re.search(r"\b%s\b" % re.escape(w), text):
-                continue
-            wid = tok.encode(w, minilm.MAX_LEN)["input_ids"]
-            wid = wid[1:wid.index(minilm.SEP_ID)]
-            for i in range(1, len(ids) - len(wid) + 1):
-                if ids[i:i + len(wid)] == wid:
-                    pos.update(range(i, i + len(wid)))
+            if re.search(r"\b%s\b" % re.escape(w), text):
+                for span in minilm.word_positions(tok, ids, w):
+                    pos.update(span)
         if pos:
             out.append((j, sorted(pos)))
     return out
@@ -176,18 +171,26 @@ def grounding_loss(unet, batch, leaks=None):
     batch: per sample, a list of (placed object, token positions). leaks: per sample, a list of
     (object, the other object's phrase positions): the attention mass the object's pixels give
     those words, on average, is added (a colour must not reach the other object through any word)."""
+    masks = {}  # an object's mask at a resolution, once per step (five layers share two sizes)
+
+    def mask(obj, res):
+        key = (id(obj), res)
+        if key not in masks:
+            masks[key] = torch.from_numpy(coverage(obj, res)).flatten()
+        return masks[key]
+
     losses = []
     for attn in unet.cross_attentions():
         a = attn.probs  # [B, hw, L]
         res = int(round(a.shape[1] ** 0.5))
         for b, words in enumerate(batch):
             for obj, pos in words:
-                m = torch.from_numpy(coverage(obj, res)).flatten()
+                m = mask(obj, res)
                 mass = a[b][:, pos].sum(dim=1)  # [hw]
                 losses.append(1.0 - (mass * m).sum() / (mass.sum() + 1e-8))
         for b, pairs in enumerate(leaks or []):
             for obj, other in pairs:
-                m = torch.from_numpy(coverage(obj, res)).flatten()
+                m = mask(obj, res)
                 losses.append((a[b][:, other].sum(dim=1) * m).sum() / (m.sum() + 1e-8))
     return torch.stack(losses).mean() if losses else torch.zeros(())
 

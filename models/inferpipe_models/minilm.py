@@ -199,6 +199,15 @@ def encode_texts(enc, tok, texts, max_len=MAX_LEN, batch=256, dtype=torch.float1
     return torch.cat(outs), torch.cat(masks)
 
 
+def word_positions(tok, ids, word, within=None):
+    """Token positions of every occurrence of `word` in `ids` (an encoded text), each a list;
+    `within` limits the starts to those positions."""
+    wid = tok.encode(word, MAX_LEN)["input_ids"]
+    wid = wid[1:wid.index(SEP_ID)]  # without [CLS] ... [SEP]
+    starts = within if within is not None else range(len(ids) - len(wid) + 1)
+    return [list(range(i, i + len(wid))) for i in starts if ids[i:i + len(wid)] == wid]
+
+
 def unknown_tokens(tok, text):
     return [p for w in tok.pre_tokenize(tok.normalize(text)) for p in tok.wordpiece(w) if p == tok.unk]
 

@@ -70,7 +70,7 @@ public final class ModelBenchmark {
     // Each stage's time in the last job, by span name ("diffusion.step 3" counts as
     // "diffusion.step"): the text encoder's share, and where the rest of a job goes.
     Map<String, Long> stageNanos = new ConcurrentHashMap<>();
-    SpanExporter encoderTimes = new SpanExporter() {
+    SpanExporter stageTimes = new SpanExporter() {
       @Override
       public io.opentelemetry.sdk.common.CompletableResultCode export(Collection<SpanData> spans) {
         for (SpanData span : spans) {
@@ -92,7 +92,7 @@ public final class ModelBenchmark {
     };
     Map<Target, LoadedModel> models = new LinkedHashMap<>();
     try (SdkTracerProvider provider = SdkTracerProvider.builder()
-        .addSpanProcessor(SimpleSpanProcessor.create(encoderTimes)).build()) {
+        .addSpanProcessor(SimpleSpanProcessor.create(stageTimes)).build()) {
       for (Target target : targets) {
         ModelRepository repository = new ModelRepository(target.root(),
             Path.of(System.getProperty("java.io.tmpdir"), "inferpipe-bench-models"), () -> null);
