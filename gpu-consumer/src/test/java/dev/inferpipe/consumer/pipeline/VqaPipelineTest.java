@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inferpipe.consumer.TestModels;
 import dev.inferpipe.consumer.TestScenes;
+import dev.inferpipe.consumer.exported.Fixtures;
+import dev.inferpipe.consumer.model.VqaModel;
 import dev.inferpipe.core.job.ErrorCode;
 import dev.inferpipe.core.job.VqaInput;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -30,6 +32,7 @@ import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import tools.jackson.databind.JsonNode;
 
 class VqaPipelineTest {
   private final InMemorySpanExporter spans = InMemorySpanExporter.create();
@@ -109,21 +112,43 @@ class VqaPipelineTest {
   }
 
   @Test
-  void tracesEveryStageAndOneSpanPerGeneratedToken() {
-    pipeline().run(TestModels.vqa(), new VqaInput(scene(),
-        "is the red circle at the top or the bottom?", 4), () -> false);
+  void tracesEveryStageAndOneSpanPerDecoderCall() {
+    io.opentelemetry.api.trace.Span job = provider.get("test").spanBuilder("job").startSpan();
+    try (var ignored = job.makeCurrent()) {
+      pipeline().run(TestModels.vqa(), new VqaInput(scene(),
+          "is the red circle at the top or the bottom?", 4), () -> false);
+    } finally {
+      job.end();
+    }
     List<SpanData> finished = spans.getFinishedSpanItems();
     assertThat(finished).extracting(SpanData::getName).contains("vqa.image.load", "vqa.image.resize",
         "vqa.image.normalize", "vqa.model.encode_text", "vqa.model.encode",
         "vqa.model.generate", "vqa.decode.answer");
     SpanData generate = finished.stream().filter(s -> s.getName().equals("vqa.model.generate"))
         .findFirst().orElseThrow();
-    // "top", then [SEP]: two decoder steps.
+    // Every bundled answer is one token, so its generation_config stops after one decoder call
+    // ("top"); a request's own max_new_tokens (4 here) cannot raise the model's limit.
+    assertThat(generate.getAttributes().asMap().toString()).contains("vqa.max_new_tokens=1");
     List<SpanData> steps = finished.stream().filter(s -> s.getName().startsWith("vqa.generate.step"))
         .toList();
-    assertThat(steps).hasSize(2).allSatisfy(s ->
+    assertThat(steps).hasSize(1).allSatisfy(s ->
         assertThat(s.getParentSpanId()).isEqualTo(generate.getSpanId()));
     assertThat(steps.get(0).getAttributes().asMap().toString()).contains("vqa.token=top");
+    // The image is loaded beside the question's encoding, and its spans stay in the job's trace.
+    SpanData load = finished.stream().filter(s -> s.getName().equals("vqa.image.load"))
+        .findFirst().orElseThrow();
+    assertThat(load.getTraceId()).isEqualTo(job.getSpanContext().getTraceId());
+    assertThat(load.getParentSpanId()).isEqualTo(job.getSpanContext().getSpanId());
+  }
+
+  /** The fixture's random weights emit several tokens before [SEP]: one span per decoder call. */
+  @Test
+  void aLongerAnswerTakesOneStepPerTokenAndOneForTheEnd() {
+    VqaAnswer answer = pipeline().run(fixture(), fixtureInput("is there a blue square?", 6),
+        () -> false);
+    assertThat(answer.tokens()).containsExactly("big", "green");
+    assertThat(spans.getFinishedSpanItems()).filteredOn(s -> s.getName()
+        .startsWith("vqa.generate.step")).hasSize(3);
   }
 
   @Test
@@ -132,11 +157,27 @@ class VqaPipelineTest {
     VqaPipeline slow = new VqaPipeline(provider.get("test"), StepTelemetry.OFF,
         new SimpleMeterRegistry(), (uri, tenant) -> null, Duration.ofMillis(100),
         () -> fakeClock.getAndAdd(Duration.ofMillis(60).toNanos()));
-    // One token fits in the budget; the clock is past it before the decoder can emit [SEP].
-    VqaAnswer answer = slow.run(TestModels.vqa(), new VqaInput(scene(),
-        "is the red circle on the left or the right?", 4), () -> false);
+    // One token fits in the budget; the clock is past it before the decoder can emit the next.
+    VqaAnswer answer = slow.run(fixture(), fixtureInput("is there a blue square?", 6), () -> false);
     assertThat(answer.budgetExceeded()).isTrue();
-    assertThat(answer.tokens()).containsExactly("left");
+    assertThat(answer.tokens()).containsExactly("big");
+  }
+
+  private static VqaModel fixture;
+
+  private static synchronized VqaModel fixture() {
+    if (fixture == null) {
+      fixture = (VqaModel) Fixtures.load("fx-vqa-onnx");
+    }
+    return fixture;
+  }
+
+  private static VqaInput fixtureInput(String question, int maxNewTokens) {
+    JsonNode vqaCase = java.util.stream.StreamSupport.stream(
+        Fixtures.reference("fx-vqa").path("cases").spliterator(), false)
+        .filter(c -> c.path("question").asString().equals(question)).findFirst().orElseThrow();
+    return new VqaInput(Base64.getEncoder().encodeToString(
+        Fixtures.referenceImage(vqaCase.path("image").asString())), question, maxNewTokens);
   }
 
   static Stream<Arguments> badImages() throws Exception {
