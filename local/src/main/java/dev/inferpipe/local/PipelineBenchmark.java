@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -65,6 +66,7 @@ final class PipelineBenchmark {
   private final JobCodec codec = new JobCodec();
   private final Map<String, CompletableFuture<Terminal>> waiting = new ConcurrentHashMap<>();
   private final AtomicBoolean stopped = new AtomicBoolean();
+  private final AtomicLong prompts = new AtomicLong();
 
   /** A job's terminal status and when this process saw it. */
   private record Terminal(JobStatus status, long seenNanos, long seenEpochNanos) {}
@@ -417,10 +419,14 @@ final class PipelineBenchmark {
     throw new IllegalStateException("no record within 30 s");
   }
 
-  /** Submits a job and waits for its terminal status on the status topic. */
+  /**
+   * Submits a job and waits for its terminal status on the status topic. Every job's prompt is
+   * new to the consumer (a number at its end), so none comes from its encoded-text memo.
+   */
   private Timing job(int steps, int seed) throws Exception {
     String body = "{\"task\":\"txt2img\",\"model_id\":\"tiny-shapes-diffusion\",\"input\":{"
-        + "\"prompt\":\"a red circle\",\"steps\":" + steps + ",\"seed\":" + seed + "}}";
+        + "\"prompt\":\"a red circle " + prompts.incrementAndGet() + "\",\"steps\":" + steps
+        + ",\"seed\":" + seed + "}}";
     long submitted = epochNanos();
     long start = System.nanoTime();
     ApiClient.Response response = api.submit(body);

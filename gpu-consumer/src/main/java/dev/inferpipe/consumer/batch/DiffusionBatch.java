@@ -118,6 +118,9 @@ final class DiffusionBatch extends ModelBatch<DiffusionBatch.Member> {
     List<Member> started = new ArrayList<>();
     try (NDManager m = model.workspace().newSubManager()) {
       DiffusionModel.Prompts prompts = txt2img.encode(model, m, inputs);
+      for (Span span : spans) {
+        span.setAttribute("text_encoder.rows", (long) prompts.encodedRows());
+      }
       int count = joiners.size();
       DiffusionModel.SampleShape shape = model.sampleShape();
       for (int b = 0; b < count; b++) {

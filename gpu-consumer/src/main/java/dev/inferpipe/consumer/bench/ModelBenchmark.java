@@ -113,8 +113,10 @@ public final class ModelBenchmark {
           stageNanos.clear();
           long start = System.nanoTime();
           if (model instanceof DiffusionModel diffusion) {
-            txt2img.run(diffusion, List.of(new Txt2ImgInput("a red circle", "", 25, 3.0,
-                7L + round, "ddim", model.spec().width(), model.spec().height())), () -> false);
+            // A new prompt each round: none comes from the model's encoded-text memo.
+            String prompt = "a red circle " + (round + 3);
+            txt2img.run(diffusion, List.of(new Txt2ImgInput(prompt, "", 25, 3.0, 7L + round,
+                "ddim", model.spec().width(), model.spec().height())), () -> false);
           } else if (model instanceof VqaModel answerer) {
             vqa.run(answerer, new VqaInput(image, "what colour is the circle?", 4), () -> false);
           }

@@ -12,6 +12,7 @@ import dev.inferpipe.consumer.model.ModelLoadException;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.model.ModelSpec;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,7 @@ public final class DiffusersModel implements DiffusionModel {
   private final SampleShape sampleShape;
   private final float scalingFactor;
   private final KnownWords knownWords;
+  private final EncodedTexts encoded = new EncodedTexts(EncodedTexts.DEFAULT_BUDGET_BYTES);
 
   private DiffusersModel(ModelSpec spec, NDManager manager, TextTokenizer tokenizer,
       Graph textEncoder, Graph unet, Graph vae, NoiseSchedule schedule, SampleShape sampleShape,
@@ -140,31 +142,84 @@ public final class DiffusersModel implements DiffusionModel {
     return sampleShape;
   }
 
+  /**
+   * Each distinct text not encoded recently goes through the text encoder once, all of them in
+   * one call; the others' states come from {@link EncodedTexts}. A batch of jobs with the empty
+   * negative prompt then encodes its prompts and one empty row, and later jobs not even that.
+   */
   @Override
   public Prompts encodePrompts(NDManager m, List<String> prompts) {
     int count = prompts.size();
     int length = tokenizer.maxLength();
+    int[] unknown = new int[count];
+    Map<String, float[]> rows = new HashMap<>();
+    List<String> missing = new ArrayList<>();
+    List<TextTokenizer.Tokens> missingTokens = new ArrayList<>();
+    for (int b = 0; b < count; b++) {
+      String text = prompts.get(b);
+      TextTokenizer.Tokens tokens = tokenizer.encode(text, true);
+      unknown[b] = knownWords.unknown(text, tokens.unknown());
+      if (!rows.containsKey(text)) {
+        float[] known = encoded.get(text).orElse(null);
+        rows.put(text, known);
+        if (known == null) {
+          missing.add(text);
+          missingTokens.add(tokens);
+        }
+      }
+    }
+    if (!missing.isEmpty()) {
+      float[][] fresh = encodeRows(m, missingTokens, length);
+      for (int i = 0; i < fresh.length; i++) {
+        rows.put(missing.get(i), fresh[i]);
+        encoded.put(missing.get(i), fresh[i]);
+      }
+    }
+    int rowSize = rows.get(prompts.get(0)).length;
+    float[] data = new float[count * rowSize];
+    for (int b = 0; b < count; b++) {
+      System.arraycopy(rows.get(prompts.get(b)), 0, data, b * rowSize, rowSize);
+    }
+    return new Prompts(m.create(data, new Shape(count, length, rowSize / length)), unknown,
+        missing.size());
+  }
+
+  /** How many texts' states are kept (for tests). */
+  int encodedTexts() {
+    return encoded.size();
+  }
+
+  /** One text-encoder call over {@code tokens}: each row's (L, D) states, flattened. */
+  private float[][] encodeRows(NDManager m, List<TextTokenizer.Tokens> tokens, int length) {
+    int count = tokens.size();
     long[] ids = new long[count * length];
     long[] mask = new long[count * length];
-    int[] unknown = new int[count];
     for (int b = 0; b < count; b++) {
-      TextTokenizer.Tokens tokens = tokenizer.encode(prompts.get(b), true);
-      System.arraycopy(tokens.ids(), 0, ids, b * length, length);
-      System.arraycopy(tokens.mask(), 0, mask, b * length, length);
-      unknown[b] = knownWords.unknown(prompts.get(b), tokens.unknown());
+      System.arraycopy(tokens.get(b).ids(), 0, ids, b * length, length);
+      System.arraycopy(tokens.get(b).mask(), 0, mask, b * length, length);
     }
     Shape shape = new Shape(count, length);
     Map<String, NDArray> inputs = new HashMap<>();
     inputs.put("input_ids", m.create(ids, shape));
     inputs.put("attention_mask", m.create(mask, shape));
     inputs.put("token_type_ids", m.zeros(shape, DataType.INT64));
-    NDArray hidden = textEncoder.call(m, inputs);
-    if (hidden.getShape().dimension() != 3 || hidden.getShape().get(0) != count
-        || hidden.getShape().get(1) != length) {
-      throw new IllegalStateException("the text encoder returned shape " + hidden.getShape()
-          + " for input_ids of shape " + shape + "; expected (" + count + ", " + length + ", D)");
+    float[] all;
+    try (NDManager scratch = m.newSubManager()) {
+      NDArray hidden = textEncoder.call(scratch, inputs);
+      if (hidden.getShape().dimension() != 3 || hidden.getShape().get(0) != count
+          || hidden.getShape().get(1) != length) {
+        throw new IllegalStateException("the text encoder returned shape " + hidden.getShape()
+            + " for input_ids of shape " + shape + "; expected (" + count + ", " + length
+            + ", D)");
+      }
+      all = hidden.toFloatArray();
     }
-    return new Prompts(hidden, unknown);
+    int rowSize = all.length / count;
+    float[][] rows = new float[count][];
+    for (int b = 0; b < count; b++) {
+      rows[b] = java.util.Arrays.copyOfRange(all, b * rowSize, (b + 1) * rowSize);
+    }
+    return rows;
   }
 
   @Override

@@ -30,6 +30,8 @@ public interface DiffusionModel extends LoadedModel, NoisePredictor {
 
   /**
    * @param unknownWords per prompt, the words the model cannot act on (a count, never the text)
+   * @param encodedRows how many rows the text encoder computed; the others' states were kept
+   *     from an earlier call
    */
-  record Prompts(NDArray conditioning, int[] unknownWords) {}
+  record Prompts(NDArray conditioning, int[] unknownWords, int encodedRows) {}
 }

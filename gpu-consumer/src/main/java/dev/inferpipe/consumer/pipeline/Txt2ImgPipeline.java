@@ -64,6 +64,7 @@ public final class Txt2ImgPipeline {
         encode.setAttribute("prompt_hash", Sha256.hex(first.prompt()));
         encode.setAttribute("prompt.unknown_words", (long) prompts.unknownWords()[0]);
         encode.setAttribute("batch.size", (long) batch.size());
+        encode.setAttribute("text_encoder.rows", (long) prompts.encodedRows());
       } catch (RuntimeException e) {
         encode.recordException(e);
         encode.setStatus(io.opentelemetry.api.trace.StatusCode.ERROR);

@@ -348,7 +348,7 @@ class BatchSchedulerTest {
           conditioning.set(new ai.djl.ndarray.index.NDIndex(i), Float.NaN);
         }
       }
-      return new Prompts(conditioning, real.unknownWords());
+      return new Prompts(conditioning, real.unknownWords(), real.encodedRows());
     }
 
     @Override

@@ -70,6 +70,27 @@ class Txt2ImgPipelineTest {
   }
 
   @Test
+  void aPromptEncodedRecentlyIsNotEncodedAgain() {
+    Txt2ImgPipeline pipeline = pipeline(StepTelemetry.SPANS);
+    String prompt = "a yellow circle on the right, seen by Txt2ImgPipelineTest";
+    byte[] first = pipeline.run(TestModels.diffusion(), List.of(input(prompt, 3, "ddim", 2)),
+        () -> false).get(0).png();
+    byte[] again = pipeline.run(TestModels.diffusion(), List.of(input(prompt, 3, "ddim", 2)),
+        () -> false).get(0).png();
+    List<Long> rows = spans.getFinishedSpanItems().stream()
+        .filter(s -> s.getName().equals("diffusion.encode_prompt"))
+        .map(s -> s.getAttributes().get(
+            io.opentelemetry.api.common.AttributeKey.longKey("text_encoder.rows")))
+        .toList();
+    // The prompt (and the empty negative prompt, unless an earlier test encoded it) at first;
+    // nothing the second time, and the same image.
+    assertThat(rows).hasSize(2);
+    assertThat(rows.get(0)).isBetween(1L, 2L);
+    assertThat(rows.get(1)).isZero();
+    assertThat(again).isEqualTo(first);
+  }
+
+  @Test
   void stepsCanBeSpanEventsInstead() {
     pipeline(StepTelemetry.EVENTS).run(TestModels.diffusion(),
         List.of(input("a blue square", 1, "euler", 5)), () -> false);
