@@ -32,8 +32,8 @@ public final class PipelineCli {
                 model quality on scenes from another renderer, held-out prompts and questions
                 (docs/models.md)
         bench   measure per-step latency and the cost of per-step spans (docs/models.md)
-        bench models [--rounds N] <root>=<id> ...   whole-job latency of models side by side,
-                and the text encoder's share
+        bench models [--rounds N] [--steps N] <root>=<id> ...   whole-job latency of models side
+                by side (txt2img at 25 steps unless --steps), and the text encoder's share
         bench batch [--sizes 1,2,4,8,16,32] [--rounds N] [--device cpu|gpu]   one sampling step
                 over B rows: what batching across jobs gains on this device (docs/PERFORMANCE.md)
         bench pipeline [--jobs N] [--warmup N] [--batch N] [--part overhead|all]   the overhead

@@ -35,7 +35,8 @@ import javax.imageio.ImageIO;
 /**
  * {@code ./pipeline bench models <root>=<id> ...}: whole-job latency of several models side by
  * side, rounds interleaved model by model in one run (so machine noise hits all alike), at the
- * default 25 DDIM steps with guidance for txt2img and one question for vqa. It also reports the
+ * default 25 DDIM steps with guidance for txt2img ({@code --steps N} for others) and one
+ * question for vqa. It also reports the
  * share of each job spent in the text encoder ({@code diffusion.encode_prompt} or
  * {@code vqa.model.encode_text}), read from the pipelines' own spans.
  */
@@ -55,16 +56,19 @@ public final class ModelBenchmark {
 
   public static int run(List<String> args, PrintStream out) throws Exception {
     int rounds = 10;
+    int steps = 25;
     List<Target> targets = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       if (args.get(i).equals("--rounds")) {
         rounds = Integer.parseInt(args.get(++i));
+      } else if (args.get(i).equals("--steps")) {
+        steps = Integer.parseInt(args.get(++i));
       } else {
         targets.add(Target.parse(args.get(i)));
       }
     }
     if (targets.isEmpty()) {
-      out.println("usage: ./pipeline bench models [--rounds N] <root>=<model_id> ...");
+      out.println("usage: ./pipeline bench models [--rounds N] [--steps N] <root>=<model_id> ...");
       return 2;
     }
     // Each stage's time in the last job, by span name ("diffusion.step 3" counts as
@@ -115,7 +119,7 @@ public final class ModelBenchmark {
           if (model instanceof DiffusionModel diffusion) {
             // A new prompt each round: none comes from the model's encoded-text memo.
             String prompt = "a red circle " + (round + 3);
-            txt2img.run(diffusion, List.of(new Txt2ImgInput(prompt, "", 25, 3.0, 7L + round,
+            txt2img.run(diffusion, List.of(new Txt2ImgInput(prompt, "", steps, 3.0, 7L + round,
                 "ddim", model.spec().width(), model.spec().height())), () -> false);
           } else if (model instanceof VqaModel answerer) {
             vqa.run(answerer, new VqaInput(image, "what colour is the circle?", 4), () -> false);
@@ -133,8 +137,8 @@ public final class ModelBenchmark {
           }
         }
       }
-      out.printf("%d rounds, interleaved; txt2img: 25 DDIM steps, cfg 3, batch 1; vqa: one question%n",
-          rounds);
+      out.printf("%d rounds, interleaved; txt2img: %d DDIM steps, cfg 3, batch 1; vqa: one "
+          + "question%n", rounds, steps);
       out.printf("%-50s %14s %14s %10s%n", "model", "job ms (median)", "encoder ms", "encoder %");
       for (Target target : targets) {
         double job = StepBenchmark.median(jobMs.get(target));
