@@ -18,6 +18,8 @@ import java.util.List;
  * @param modelRoot {@code classpath:models/}, a directory, or {@code s3://bucket/prefix/}
  * @param device {@code auto} (GPU when DJL sees one), {@code cpu} or {@code gpu}
  * @param onnxThreads ONNX Runtime's intra-op threads per graph ({@link Placement})
+ * @param torchThreads libtorch's intra-op threads, process-wide; 0 = libtorch's default
+ *     ({@link Placement})
  * @param vqaBudget time allowed for VQA generation and decoding before the fallback applies
  * @param directPublish whether request records without the API's signature (published by any
  *     other Kafka client) are run at all
@@ -35,6 +37,7 @@ public record ConsumerSettings(
     int modelCacheSize,
     String device,
     int onnxThreads,
+    int torchThreads,
     StepTelemetry stepTelemetry,
     Duration vqaBudget,
     boolean directPublish,
@@ -54,6 +57,8 @@ public record ConsumerSettings(
   public static final String DEVICE_ENV = "INFERPIPE_DEVICE";
   /** ONNX Runtime's intra-op threads per graph ({@link Placement}). */
   public static final String ONNX_THREADS_ENV = "INFERPIPE_ONNX_THREADS";
+  /** libtorch's intra-op threads, process-wide ({@link Placement}). */
+  public static final String TORCH_THREADS_ENV = "INFERPIPE_TORCH_THREADS";
   public static final String VQA_BUDGET_ENV = "INFERPIPE_VQA_BUDGET";
   public static final String STEP_TELEMETRY_ENV = "INFERPIPE_STEP_TELEMETRY";
   public static final String DIRECT_PUBLISH_ENV = "INFERPIPE_DIRECT_PUBLISH";
@@ -71,6 +76,7 @@ public record ConsumerSettings(
         env.integer(MODEL_CACHE_SIZE_ENV, 4),
         env.string(DEVICE_ENV, "auto"),
         env.integer(ONNX_THREADS_ENV, Placement.DEFAULT_ONNX_THREADS),
+        env.integer(TORCH_THREADS_ENV, Placement.DEFAULT_TORCH_THREADS),
         StepTelemetry.parse(env.string(STEP_TELEMETRY_ENV, "spans")),
         env.duration(VQA_BUDGET_ENV, Duration.ofSeconds(2)),
         env.bool(DIRECT_PUBLISH_ENV, true),

@@ -75,8 +75,10 @@ public final class GpuConsumer implements AutoCloseable {
       }
     }
     ModelCatalog catalog = ModelCatalog.of(specs.toArray(ModelSpec[]::new));
-    this.models = new ModelCache(repository, new ModelLoader(new Placement(device(settings.device()),
-            settings.onnxThreads()),
+    Placement placement = new Placement(device(settings.device()), settings.onnxThreads(),
+        settings.torchThreads());
+    placement.applyTorchThreads();
+    this.models = new ModelCache(repository, new ModelLoader(placement,
             telemetry.tracer("dev.inferpipe.consumer")),
         telemetry.tracer("dev.inferpipe.consumer"), telemetry.meterRegistry(),
         settings.modelCacheSize());
