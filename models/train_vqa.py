@@ -379,7 +379,7 @@ def main():
         "output": "last_hidden_state -> the encoder's question_hidden_states"})
     # Every answer is one vocabulary token (asserted in main) and the decoder can emit nothing else
     # but [SEP], so generation stops after that token: a second decoder call would only confirm
-    # [SEP] (1.5 ms of a 12 ms job on this CPU, docs/models.md).
+    # [SEP] (1.6 ms of a 12 ms job on this CPU, docs/models.md).
     common.write_json(os.path.join(out, "generation_config.json"), {
         "decoder_start_token_id": CLS_ID, "bos_token_id": CLS_ID, "eos_token_id": SEP_ID, "pad_token_id": 0,
         "max_new_tokens": max(sum(tok.encode(a, minilm.MAX_LEN)["attention_mask"]) - 2 for a in world.ANSWERS)})

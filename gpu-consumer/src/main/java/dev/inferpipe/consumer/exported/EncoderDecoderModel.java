@@ -336,6 +336,12 @@ public final class EncoderDecoderModel implements VqaModel {
       }
     }
     float[] p = new float[logits.length];
+    if (!Double.isFinite(max) || !Double.isFinite(sum)) {
+      // An infinite logit would leave every finite one "underflowing" to 0 and only its own
+      // entry NaN; an argmax could then pick a 0-probability id. Every entry NaN is refused.
+      java.util.Arrays.fill(p, Float.NaN);
+      return p;
+    }
     for (int i = 0; i < logits.length; i++) {
       double d = logits[i] - max;
       if (!(d < EXP_UNDERFLOW)) {

@@ -22,9 +22,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -53,13 +53,17 @@ public final class VqaPipeline {
     ImageIO.setUseCache(false);
   }
 
-  /** Loads images beside question encoding; daemon threads, idle ones end after a minute. */
-  private static final ExecutorService IMAGE_LOADER = new ThreadPoolExecutor(0, Integer.MAX_VALUE,
+  /**
+   * Loads images beside question encoding; daemon threads, idle ones end after a minute. One
+   * load is in flight per job being prepared, and a job that fails cancels its load; past the
+   * cap a load runs on the caller, as it did before this pool.
+   */
+  private static final ExecutorService IMAGE_LOADER = new ThreadPoolExecutor(0, 16,
       60, TimeUnit.SECONDS, new SynchronousQueue<>(), runnable -> {
         Thread thread = new Thread(runnable, "vqa-image-loader");
         thread.setDaemon(true);
         return thread;
-      });
+      }, new ThreadPoolExecutor.CallerRunsPolicy());
 
   /** Images larger than this in either dimension are refused before decoding (bombs). */
   public static final int MAX_IMAGE_DIMENSION = 4096;
@@ -125,22 +129,27 @@ public final class VqaPipeline {
    * resizing an inline image, then hides behind the text encoder instead of adding to it.
    */
   public Prepared prepare(VqaModel model, VqaInput input, String tenant, NDManager m) {
-    CompletableFuture<BufferedImage> image = CompletableFuture.supplyAsync(
-        Context.current().wrapSupplier(() -> loadAndResize(model, input, tenant)), IMAGE_LOADER);
-    // The image task touches no array of the job's, so a failing question can leave it running.
-    VqaModel.Question question = traced("vqa.model.encode_text", span -> {
-      VqaModel.Question q = model.question(m, input.question());
-      span.setAttribute("question.unknown_words", (long) q.unknownWords());
-      return q;
-    });
+    Future<BufferedImage> image = IMAGE_LOADER.submit(
+        Context.current().wrap(() -> loadAndResize(model, input, tenant)));
+    VqaModel.Question question;
     BufferedImage resized;
     try {
-      resized = image.join();
-    } catch (CompletionException e) {
+      question = traced("vqa.model.encode_text", span -> {
+        VqaModel.Question q = model.question(m, input.question());
+        span.setAttribute("question.unknown_words", (long) q.unknownWords());
+        return q;
+      });
+      resized = image.get();
+    } catch (ExecutionException e) {
       if (e.getCause() instanceof RuntimeException cause) {
         throw cause;
       }
-      throw e;
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new JobFailedException(ErrorCode.UNAVAILABLE, "stopped while loading the image", e);
+    } finally {
+      image.cancel(true); // a failed question, or an interrupt: the load stops too
     }
     NDArray pixels = traced("vqa.image.normalize", span -> model.normalize(m, resized));
     return new Prepared(pixels, question);

@@ -33,7 +33,9 @@ class EncodedTextsTest {
     try (NDManager m = model.workspace().newSubManager()) {
       int before = model.encodedTexts();
       var first = model.encodePrompts(m, List.of(prompt, "", prompt, ""));
-      assertThat(model.encodedTexts() - before).isBetween(1, 2); // "" may be kept already
+      // Each distinct text once: the prompt, and "" unless an earlier test encoded it.
+      assertThat(first.encodedRows()).isBetween(1, 2);
+      assertThat(model.encodedTexts() - before).isEqualTo(first.encodedRows());
       NDArray c = first.conditioning();
       assertThat(c.getShape().get(0)).isEqualTo(4);
       assertThat(c.get(2).toFloatArray()).containsExactly(c.get(0).toFloatArray());
@@ -43,6 +45,7 @@ class EncodedTextsTest {
 
       int kept = model.encodedTexts();
       var again = model.encodePrompts(m, List.of("", prompt));
+      assertThat(again.encodedRows()).isZero();
       assertThat(model.encodedTexts()).isEqualTo(kept);
       assertThat(again.conditioning().get(1).toFloatArray()).containsExactly(c.get(0).toFloatArray());
       assertThat(again.conditioning().get(0).toFloatArray()).containsExactly(c.get(1).toFloatArray());

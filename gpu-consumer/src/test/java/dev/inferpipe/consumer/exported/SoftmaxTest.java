@@ -42,10 +42,15 @@ class SoftmaxTest {
 
   @Test
   void aNonFiniteLogitMakesEveryProbabilityNaN() {
-    float[] p = EncoderDecoderModel.softmax(new float[] {1f, Float.NaN, -1e4f});
-    for (float v : p) {
-      assertThat(v).isNaN();
+    for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY}) {
+      float[] p = EncoderDecoderModel.softmax(new float[] {1f, bad, -1e4f});
+      for (float v : p) {
+        assertThat(v).as("with %s", bad).isNaN();
+      }
     }
+    // -Infinity is a masked id, as -1e4 is
+    float[] masked = EncoderDecoderModel.softmax(new float[] {1f, Float.NEGATIVE_INFINITY});
+    assertThat(masked).containsExactly(1f, 0f);
   }
 
   /** The oracle: every exponential computed, in the same order and precision as the model. */
