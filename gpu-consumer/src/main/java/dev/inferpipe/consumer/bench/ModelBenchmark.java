@@ -36,9 +36,9 @@ import javax.imageio.ImageIO;
  * {@code ./pipeline bench models <root>=<id> ...}: whole-job latency of several models side by
  * side, rounds interleaved model by model in one run (so machine noise hits all alike), at the
  * default 25 DDIM steps with guidance for txt2img ({@code --steps N} for others) and one
- * question for vqa. It also reports the
- * share of each job spent in the text encoder ({@code diffusion.encode_prompt} or
- * {@code vqa.model.encode_text}), read from the pipelines' own spans.
+ * question for vqa. It also reports the share of each job spent in the text encoder
+ * ({@code diffusion.encode_prompt} or {@code vqa.model.encode_text}), read from the pipelines'
+ * own spans.
  */
 public final class ModelBenchmark {
   private ModelBenchmark() {}
