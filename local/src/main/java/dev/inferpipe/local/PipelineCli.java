@@ -36,10 +36,12 @@ public final class PipelineCli {
                 by side (txt2img at 25 steps unless --steps), and the text encoder's share
         bench batch [--sizes 1,2,4,8,16,32] [--rounds N] [--device cpu|gpu]   one sampling step
                 over B rows: what batching across jobs gains on this device (docs/PERFORMANCE.md)
-        bench pipeline [--jobs N] [--warmup N] [--batch N] [--part overhead|all]   the overhead
-                against plain Kafka and S3 clients on the same broker and S3, with its critical
-                path, and throughput at 1, 8 and 32 clients with batching off and on
-                (--part overhead: the floor and the overhead only, about a minute;
+        bench pipeline [--jobs N] [--warmup N] [--batch N] [--part overhead|batching|all]
+                [--rounds N]   the overhead against plain Kafka and S3 clients on the same
+                broker and S3, with its critical path, and throughput at 1, 8 and 32 clients with
+                batching off and on (--part overhead: the floor and the overhead only, about a
+                minute; --part batching: 25-step jobs at 1 and 32 clients, off and on, --rounds
+                times (default 3), alternating, and the on/off ratios;
                 --warmup: untimed runs of each first, default 20)
                 (docs/PERFORMANCE.md)
         model card <dir>    write model.json for an exported model directory (docs/models.md)
