@@ -3,28 +3,22 @@ package dev.inferpipe.core.kafka;
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.job.JobState;
 import dev.inferpipe.core.job.JobStatus;
-import dev.inferpipe.core.telemetry.Logging;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.stream.Stream;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,13 +51,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class StatusTable implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(StatusTable.class);
-  static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
-  static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(5);
-  /**
-   * How often the reader asks the broker for the end offsets: a poll against an unreachable
-   * broker just returns nothing, so without this probe a frozen table would look healthy.
-   */
-  static final Duration PROBE_EVERY = Duration.ofSeconds(5);
   /** An offset past the log end seen this long after a wait began does not exist (a forged one). */
   static final Duration BEYOND_END_GRACE = Duration.ofMillis(500);
 
@@ -82,24 +69,15 @@ public final class StatusTable implements AutoCloseable {
    * the record is read rather than at its next sleep-and-look (which cost ~1 ms per wait).
    */
   private final Object appliedSignal = new Object();
-  /** Per partition, the log end the last fetch reported, and when (nanoTime). */
-  private final Map<Integer, long[]> logEnd = new ConcurrentHashMap<>();
-  private final Consumer<String, byte[]> consumer;
+  private final TopicReader reader;
   private final String topic;
   private final JobCodec codec;
-  private final AtomicBoolean running = new AtomicBoolean(true);
-  private final String service;
-  private final Thread thread;
   private final KafkaClients kafka;
   private final Duration evictEvery;
-  private volatile Map<TopicPartition, Long> catchUpTarget;
-  private volatile boolean caughtUp;
-  private volatile boolean healthy = true;
-  private volatile boolean started;
+  /** When (nanoTime) the reader's thread next drops expired jobs. */
+  private long nextEviction;
   private volatile Optional<Duration> retention = Optional.empty();
   private final io.micrometer.core.instrument.Gauge stalenessGauge;
-  /** When (nanoTime) the reader last heard from the broker: fetched records or end offsets. */
-  private volatile long reachedNanos = System.nanoTime();
 
   public StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
     this(service, kafka, topic, codec, Duration.ofMinutes(1));
@@ -107,16 +85,28 @@ public final class StatusTable implements AutoCloseable {
 
   StatusTable(String service, KafkaClients kafka, String topic, JobCodec codec,
       Duration evictEvery) {
-    this.service = service;
     this.kafka = kafka;
     this.evictEvery = evictEvery;
     this.topic = topic;
     this.codec = codec;
-    this.consumer = kafka.consumer("status-store", Map.of(
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000));
-    this.thread = new Thread(this::run, service + "-status-table");
-    thread.setDaemon(true);
+    this.nextEviction = System.nanoTime() + evictEvery.toNanos();
+    this.reader = TopicReader.builder().service(service).kafka(kafka, "status-store").topic(topic)
+        .events("status_store").listener(new TopicReader.Listener() {
+          @Override
+          public void assigned(List<TopicPartition> partitions) {
+            retention = topicRetention();
+          }
+
+          @Override
+          public void record(ConsumerRecord<String, byte[]> record) {
+            apply(record);
+          }
+
+          @Override
+          public void polled() {
+            afterPoll();
+          }
+        }).build();
     this.stalenessGauge = io.micrometer.core.instrument.Gauge.builder(
         "inference.status.table.staleness", this, table -> table.staleness().toNanos() / 1e9)
         .register(kafka.registry());
@@ -124,30 +114,29 @@ public final class StatusTable implements AutoCloseable {
 
   /**
    * How long since the reader last heard from the broker. A healthy table probes every
-   * {@link #PROBE_EVERY}, so this stays under ~10 s; more means statuses may be frozen.
+   * {@link TopicReader#PROBE_EVERY}, so this stays under ~10 s; more means statuses may be frozen.
    */
   public Duration staleness() {
-    return Duration.ofNanos(System.nanoTime() - reachedNanos);
+    return reader.staleness();
   }
 
   public void start() {
-    started = true;
-    thread.start();
+    reader.start();
   }
 
   /** True once every status published before this replica started has been read. */
   public boolean isCaughtUp() {
-    return caughtUp;
+    return reader.isCaughtUp();
   }
 
   /** Reading the topic works (or has not failed since it last worked): part of readiness. */
   public boolean isHealthy() {
-    return healthy && isAlive();
+    return reader.isHealthy();
   }
 
   /** The reader thread runs (or was never started): part of liveness. */
   public boolean isAlive() {
-    return !started || thread.isAlive() || !running.get();
+    return reader.isAlive();
   }
 
   /**
@@ -156,7 +145,7 @@ public final class StatusTable implements AutoCloseable {
    */
   public void awaitCaughtUp(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!caughtUp && System.nanoTime() < deadline) {
+    while (!reader.isCaughtUp() && System.nanoTime() < deadline) {
       try {
         Thread.sleep(50);
       } catch (InterruptedException e) {
@@ -184,7 +173,7 @@ public final class StatusTable implements AutoCloseable {
       if (System.nanoTime() > deadline) {
         return false;
       }
-      long[] end = logEnd.get(partition);
+      long[] end = reader.logEnd(partition);
       if (end != null && end[1] > start + BEYOND_END_GRACE.toNanos() && offset >= end[0]) {
         return false; // the log ended before that offset well after we asked: it is not there
       }
@@ -287,97 +276,15 @@ public final class StatusTable implements AutoCloseable {
     };
   }
 
-  private void run() {
-    Logging.tagThread(service);
-    Duration retryWait = FIRST_RETRY_WAIT;
-    long nextEviction = System.nanoTime() + evictEvery.toNanos();
-    long nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
-    boolean assigned = false;
-    try {
-      while (running.get()) {
-        try {
-          if (!assigned) {
-            List<TopicPartition> partitions = waitForPartitions();
-            retention = topicRetention();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            catchUpTarget = new HashMap<>(consumer.endOffsets(partitions));
-            reachedNanos = System.nanoTime();
-            assigned = true;
-          }
-          var records = consumer.poll(Duration.ofMillis(200));
-          if (!records.isEmpty()) {
-            reachedNanos = System.nanoTime();
-          }
-          for (ConsumerRecord<String, byte[]> record : records) {
-            apply(record);
-          }
-          long now = System.nanoTime();
-          for (TopicPartition partition : consumer.assignment()) {
-            java.util.OptionalLong lag = consumer.currentLag(partition);
-            if (lag.isPresent()) {
-              logEnd.put(partition.partition(),
-                  new long[] {consumer.position(partition) + lag.getAsLong(), now});
-            }
-          }
-          synchronized (appliedSignal) {
-            appliedSignal.notifyAll();
-          }
-          if (System.nanoTime() > nextProbe) {
-            nextProbe = System.nanoTime() + PROBE_EVERY.toNanos();
-            consumer.endOffsets(consumer.assignment(), PROBE_EVERY); // throws when unreachable
-            reachedNanos = System.nanoTime();
-          }
-          if (System.nanoTime() > nextEviction) {
-            evictExpired();
-            nextEviction = System.nanoTime() + evictEvery.toNanos();
-          }
-          if (!caughtUp) {
-            caughtUp = reachedTarget();
-            if (caughtUp) {
-              log.atInfo().addKeyValue("event", "status_store.caught_up")
-                  .addKeyValue("jobs", statuses.size()).log("status store caught up");
-            }
-          }
-          if (!healthy) {
-            log.atInfo().addKeyValue("event", "status_store.recovered").log("status store reads again");
-          }
-          healthy = true;
-          retryWait = FIRST_RETRY_WAIT;
-        } catch (WakeupException e) {
-          throw e;
-        } catch (RuntimeException e) {
-          healthy = false;
-          log.atWarn().addKeyValue("event", "status_store.retry")
-              .addKeyValue("retry_in_ms", retryWait.toMillis())
-              .log("status store cannot read {}: {}", topic, e.toString());
-          Thread.sleep(retryWait.toMillis());
-          retryWait = retryWait.multipliedBy(2).compareTo(MAX_RETRY_WAIT) > 0
-              ? MAX_RETRY_WAIT : retryWait.multipliedBy(2);
-        }
-      }
-    } catch (WakeupException e) {
-      // close() woke the poll: exit.
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } finally {
-      consumer.close(Duration.ofSeconds(2));
+  /** After each poll: wake the writers awaiting their records, and drop expired jobs. */
+  private void afterPoll() {
+    synchronized (appliedSignal) {
+      appliedSignal.notifyAll();
     }
-  }
-
-  private List<TopicPartition> waitForPartitions() {
-    while (running.get()) {
-      try {
-        var infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-        if (infos != null && !infos.isEmpty()) {
-          return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-        }
-      } catch (org.apache.kafka.common.errors.TimeoutException e) {
-        log.atWarn().addKeyValue("event", "status_store.waiting")
-            .log("status topic {} not reachable yet", topic);
-      }
+    if (System.nanoTime() > nextEviction) {
+      evictExpired();
+      nextEviction = System.nanoTime() + evictEvery.toNanos();
     }
-    throw new WakeupException();
   }
 
   /** The topic's retention when it deletes old records; empty when it keeps them forever. */
@@ -417,15 +324,6 @@ public final class StatusTable implements AutoCloseable {
       log.atInfo().addKeyValue("event", "status_store.evicted").addKeyValue("jobs", evicted)
           .log("forgot {} jobs that ended more than {} ago", evicted, retention.orElseThrow());
     }
-  }
-
-  private boolean reachedTarget() {
-    for (Map.Entry<TopicPartition, Long> target : catchUpTarget.entrySet()) {
-      if (consumer.position(target.getKey()) < target.getValue()) {
-        return false;
-      }
-    }
-    return true;
   }
 
   private void apply(ConsumerRecord<String, byte[]> record) {
@@ -483,14 +381,6 @@ public final class StatusTable implements AutoCloseable {
   @Override
   public void close() {
     kafka.registry().remove(stalenessGauge); // a table opened later reports its own
-    running.set(false);
-    if (thread.isAlive()) {
-      consumer.wakeup();
-    }
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    reader.close();
   }
 }

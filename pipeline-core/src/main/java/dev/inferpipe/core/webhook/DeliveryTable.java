@@ -2,20 +2,15 @@ package dev.inferpipe.core.webhook;
 
 import dev.inferpipe.core.job.JobCodec;
 import dev.inferpipe.core.kafka.KafkaClients;
-import dev.inferpipe.core.telemetry.Logging;
+import dev.inferpipe.core.kafka.TopicReader;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,46 +28,48 @@ public final class DeliveryTable implements AutoCloseable {
   private record Entry(WebhookDelivery delivery, int partition, long offset) {}
 
   private final Map<String, Entry> deliveries = new ConcurrentHashMap<>();
-  private final Consumer<String, byte[]> consumer;
-  private final String topic;
   private final JobCodec codec;
-  private final String service;
-  private final AtomicBoolean running = new AtomicBoolean(true);
-  private final Thread thread;
-  private volatile boolean caughtUp;
-  private volatile boolean healthy = true;
+  private final TopicReader reader;
+  /** When (nanoTime) the reader's thread next forgets old deliveries. */
+  private long nextEviction = System.nanoTime();
 
   public DeliveryTable(String service, KafkaClients kafka, String topic, JobCodec codec) {
-    this.service = service;
-    this.topic = topic;
     this.codec = codec;
-    this.consumer = kafka.consumer("webhook-table", Map.of(
-        ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
-        ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000));
-    this.thread = new Thread(this::run, service + "-webhook-table");
-    thread.setDaemon(true);
+    this.reader = TopicReader.builder().service(service).kafka(kafka, "webhook-table").topic(topic)
+        .events("webhook_table").listener(new TopicReader.Listener() {
+          @Override
+          public void record(ConsumerRecord<String, byte[]> record) {
+            read(record);
+          }
+
+          @Override
+          public void polled() {
+            afterPoll();
+          }
+        }).build();
   }
 
   public void start() {
-    thread.start();
+    reader.start();
   }
 
   /** True once every delivery written before this process started has been read. */
   public boolean isCaughtUp() {
-    return caughtUp;
+    return reader.isCaughtUp();
   }
 
+  /** Reading the topic works (the reader probes the broker, so an outage shows here). */
   public boolean isHealthy() {
-    return healthy && (thread.isAlive() || !running.get());
+    return reader.isHealthy();
   }
 
   /** Waits until caught up or the timeout passed; returns whether it caught up. */
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    while (!caughtUp && System.nanoTime() < deadline) {
+    while (!reader.isCaughtUp() && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    return caughtUp;
+    return reader.isCaughtUp();
   }
 
   public Optional<WebhookDelivery> get(String jobId) {
@@ -97,66 +94,13 @@ public final class DeliveryTable implements AutoCloseable {
             && current.offset() >= incoming.offset() ? current : incoming);
   }
 
-  private void run() {
-    Logging.tagThread(service);
-    long retryMs = 250;
-    boolean assigned = false;
-    Map<TopicPartition, Long> target = Map.of();
-    long nextEviction = System.nanoTime();
-    try {
-      while (running.get()) {
-        try {
-          if (!assigned) {
-            var infos = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-            if (infos == null || infos.isEmpty()) {
-              Thread.sleep(500);
-              continue;
-            }
-            List<TopicPartition> partitions = infos.stream()
-                .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-            consumer.assign(partitions);
-            consumer.seekToBeginning(partitions);
-            target = consumer.endOffsets(partitions);
-            assigned = true;
-          }
-          for (ConsumerRecord<String, byte[]> record : consumer.poll(Duration.ofMillis(200))) {
-            read(record);
-          }
-          if (!caughtUp) {
-            boolean reached = true;
-            for (var t : target.entrySet()) {
-              reached &= consumer.position(t.getKey()) >= t.getValue();
-            }
-            if (reached) {
-              caughtUp = true;
-              log.atInfo().addKeyValue("event", "webhook_table.caught_up")
-                  .addKeyValue("deliveries", deliveries.size()).log("webhook table caught up");
-            }
-          }
-          if (System.nanoTime() > nextEviction) {
-            Instant cutoff = Instant.now().minus(KEPT);
-            deliveries.values().removeIf(e -> e.delivery().state().isFinal()
-                && e.delivery().updatedAt() != null && e.delivery().updatedAt().isBefore(cutoff));
-            nextEviction = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-          }
-          healthy = true;
-          retryMs = 250;
-        } catch (WakeupException e) {
-          throw e;
-        } catch (RuntimeException e) {
-          healthy = false;
-          log.atWarn().addKeyValue("event", "webhook_table.retry").addKeyValue("retry_in_ms", retryMs)
-              .log("cannot read {}: {}", topic, e.toString());
-          Thread.sleep(retryMs);
-          retryMs = Math.min(5000, retryMs * 2);
-        }
-      }
-    } catch (WakeupException e) {
-      // closing
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } finally {
-      consumer.close(Duration.ofSeconds(2));
+  /** After each poll: forget deliveries that ended {@link #KEPT} ago, once a minute. */
+  private void afterPoll() {
+    if (System.nanoTime() > nextEviction) {
+      Instant cutoff = Instant.now().minus(KEPT);
+      deliveries.values().removeIf(e -> e.delivery().state().isFinal()
+          && e.delivery().updatedAt() != null && e.delivery().updatedAt().isBefore(cutoff));
+      nextEviction = System.nanoTime() + Duration.ofMinutes(1).toNanos();
     }
   }
 
@@ -185,14 +129,6 @@ public final class DeliveryTable implements AutoCloseable {
 
   @Override
   public void close() {
-    running.set(false);
-    if (thread.isAlive()) {
-      consumer.wakeup();
-    }
-    try {
-      thread.join(5000);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    reader.close();
   }
 }

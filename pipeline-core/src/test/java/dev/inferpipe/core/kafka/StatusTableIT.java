@@ -143,12 +143,12 @@ class StatusTableIT {
         assertThat(watching.isAlive()).as("still retrying, not dead").isTrue();
         // The staleness gauge (the StatusTableStale alert) counts the time without the broker.
         deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (watching.staleness().compareTo(StatusTable.PROBE_EVERY.multipliedBy(2)) < 0
+        while (watching.staleness().compareTo(TopicReader.PROBE_EVERY.multipliedBy(2)) < 0
             && System.nanoTime() < deadline) {
           Thread.sleep(100);
         }
         assertThat(registry.get("inference.status.table.staleness").gauge().value())
-            .isGreaterThanOrEqualTo(2.0 * StatusTable.PROBE_EVERY.toSeconds());
+            .isGreaterThanOrEqualTo(2.0 * TopicReader.PROBE_EVERY.toSeconds());
         kafka.start();
         deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!watching.isHealthy() && System.nanoTime() < deadline) {
