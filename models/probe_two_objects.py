@@ -96,7 +96,8 @@ def main():
     h_neg, _ = minilm.encode_texts(enc, tok, [""], dtype=torch.float32)
     results = {}
     for variant in args.variants.split(","):
-        unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True)
+        unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True,
+                    attn32=any(k.startswith("ua0.") for k in state))
         unet.load_state_dict(state)
         unet.eval()
         if variant == "nopool":

@@ -57,6 +57,9 @@ def parse():
     # ...and, in two-object prompts, each object's pixels kept off the other object's words
     ap.add_argument("--ground-leak", action="store_true", help="add the cross-object attention term to --ground")
     ap.add_argument("--warmup", type=int, default=200, help="learning-rate warmup steps (at most a tenth of the run)")
+    # a two-object miss draws both objects in one colour, with the right shapes: cross-attention
+    # at 32x32 as well (added zero-initialised to an --init model, whose other weights it keeps)
+    ap.add_argument("--attn32", action="store_true", help="add cross-attention at 32x32 (after the last up block)")
     return ap.parse_args()
 
 
@@ -196,13 +199,16 @@ def grounding_loss(unet, batch, leaks=None):
 
 
 def load_init(unet, ema, path):
-    """Both copies start from an exported model's EMA weights (its TorchScript keeps the names)."""
+    """Both copies start from an exported model's EMA weights (its TorchScript keeps the names);
+    layers the exported model lacks (--attn32's) keep their zero-output initialisation."""
     pt = os.path.join(path, "unet", "model.pt") if os.path.isdir(path) else path
     state = torch.jit.load(pt).state_dict()
-    missing = set(unet.state_dict()) ^ set(state)
+    new = {k for k in unet.state_dict() if k.startswith("ua0.") and k not in state}
+    missing = (set(unet.state_dict()) - new) ^ set(state)
     assert not missing, sorted(missing)[:5]
-    unet.load_state_dict(state)
-    ema.load_state_dict(state)
+    fresh = {k: v for k, v in unet.state_dict().items() if k in new}
+    unet.load_state_dict({**state, **fresh})
+    ema.load_state_dict({**state, **fresh})
     return common.sha256_file(pt)
 
 
@@ -225,7 +231,7 @@ def export(ema, out, jar, log_info):
     common.write_json(os.path.join(out, "unet", "config.json"), {
         "_class_name": "UNet2DConditionModel", "_diffusers_version": common.DIFFUSERS_VERSION,
         "in_channels": 3, "out_channels": 3, "sample_size": 32, "cross_attention_dim": 384,
-        "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2 (models/inferpipe_models/unet.py)"})
+        "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2%s (models/inferpipe_models/unet.py)" % (", cross-attention at 32x32" if UNET_KW.get("attn32") else "")})
     ema.eval()
     g = torch.Generator().manual_seed(7)
     ex = (torch.randn(2, 3, 32, 32, generator=g), torch.tensor([999, 10]), torch.randn(2, minilm.MAX_LEN, 384, generator=g))
@@ -248,6 +254,8 @@ def export(ema, out, jar, log_info):
 
 
 def main():
+    if args.attn32:
+        UNET_KW["attn32"] = True
     common.set_threads(args.threads)
     common.seed_all(args.seed)
     jar = args.minilm_jar or common.DEFAULT_JAR

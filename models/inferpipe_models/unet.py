@@ -86,7 +86,7 @@ class Attn(nn.Module):
 
 class UNet(nn.Module):
     def __init__(self, ch=(32, 64, 128), ctx_dim=384, size=32, tdim=128, ff16=False, mid_self=True, mid2=True,
-                 up_attn8=True, pooled=True):
+                 up_attn8=True, pooled=True, attn32=False):
         super().__init__()
         self.pooled = pooled
         c0, c1, c2 = ch
@@ -125,13 +125,17 @@ class UNet(nn.Module):
         self.ua1 = Attn(c1, ctx_dim, size // 2, ff=ff16)
         self.up1 = nn.Conv2d(c1, c0, 3, padding=1)
         self.u0 = ResBlock(c0 + c0, c0, tdim)
+        # cross-attention at full resolution too (zero-initialised output, so adding it to a
+        # trained model changes nothing until it is trained): a pixel can read its colour word
+        self.ua0 = Attn(c0, ctx_dim, size, ff=False) if attn32 else None
         self.n_out = gn(c0)
         self.conv_out = nn.Conv2d(c0, 3, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
 
     def cross_attentions(self):
-        return [m for m in (self.a1, self.a2, self.ma, getattr(self, "ua2", None), self.ua1) if m is not None]
+        return [m for m in (self.a1, self.a2, self.ma, getattr(self, "ua2", None), self.ua1, self.ua0)
+                if m is not None]
 
     def forward(self, sample, timestep, encoder_hidden_states):
         ctx = encoder_hidden_states
@@ -156,6 +160,8 @@ class UNet(nn.Module):
         u = self.ua1(self.u1(torch.cat([u, h1], 1), temb), ctx)  # 16
         u = self.up1(F.interpolate(u, scale_factor=2.0, mode="nearest"))
         u = self.u0(torch.cat([u, h0], 1), temb)                 # 32
+        if self.ua0 is not None:
+            u = self.ua0(u, ctx)
         return self.conv_out(F.silu(self.n_out(u)))
 
 
