@@ -4,15 +4,18 @@ its conditioning changed at a time, on the same prompts and noise:
 
   whole     the prompt's MiniLM states as served (the reference)
   segments  each object's part of the prompt (split at " and ", ", ", " next to ", " with ")
-            encoded by MiniLM alone and put in place of its tokens' states: no token's state then
-            carries the other object's colour (probe_binding.py measures that it does, 0.575)
+            encoded by MiniLM alone and put in place of its tokens' states: an object's words then
+            carry nothing of the other object's colour (probe_binding.py measures that they do,
+            0.575); [CLS], the separator, [SEP] and the padding keep the whole prompt's states
+  isolated  as segments, and every other position takes the empty prompt's state there, so no
+            position has seen both objects
   nopool    the pooled sentence condition from the empty prompt (cross-attention unchanged)
   noself    the middle self-attention layer skipped (objects' features cannot meet there)
 
 Score: both named colours present (the judge's colour masks, >= 12 px each), on "a {colour}
 {shape} and a {colour} {shape}" prompts, the evaluation's form. Python-side, torch noise.
 
-  /usr/bin/python3 models/probe_two_objects.py [--model DIR] [--n 200] [--variants whole,segments,nopool,noself]
+  /usr/bin/python3 models/probe_two_objects.py [--model DIR] [--n 200] [--variants whole,segments,isolated,nopool,noself]
       [--steps 25] [--euler]
 """
 import argparse
@@ -29,7 +32,7 @@ ap.add_argument("--model", default=os.path.join(HERE, "..", "gpu-consumer", "src
                                                  "models", "tiny-shapes-diffusion"))
 ap.add_argument("--n", type=int, default=200)
 ap.add_argument("--seed", type=int, default=4242)
-ap.add_argument("--variants", default="whole,segments,nopool,noself")
+ap.add_argument("--variants", default="whole,segments,isolated,nopool,noself")
 ap.add_argument("--steps", type=int, default=25)
 ap.add_argument("--euler", action="store_true", help="no clipping of the predicted image (the euler sampler)")
 ap.add_argument("--minilm-jar", default=None)
@@ -50,8 +53,9 @@ def token_count(tok, text):
 
 
 @torch.no_grad()
-def segment_states(enc, tok, texts):
-    """Whole-prompt states with each segment's tokens replaced by that segment encoded alone."""
+def segment_states(enc, tok, texts, others=None):
+    """Whole-prompt states with each segment's tokens replaced by that segment encoded alone;
+    with `others` ([1, L, D]), every position outside the segments' tokens takes its state."""
     H, _ = minilm.encode_texts(enc, tok, texts, dtype=torch.float32)
     for i, text in enumerate(texts):
         spans, at = [], 0
@@ -62,6 +66,8 @@ def segment_states(enc, tok, texts):
         if len(spans) < 2:
             continue
         alone, _ = minilm.encode_texts(enc, tok, [text[a:b] for a, b in spans], dtype=torch.float32)
+        if others is not None:
+            H[i] = others[0]
         for (a, b), h in zip(spans, alone):
             first = 1 + token_count(tok, text[:a])  # after [CLS]
             last = min(first + token_count(tok, text[a:b]), minilm.MAX_LEN - 1)
@@ -106,10 +112,10 @@ def main():
             unet.pool, unet.pool_norm = Constant(empty), torch.nn.Identity()
         elif variant == "noself":
             unet.ms = Skip()
-        elif variant not in ("whole", "segments"):
+        elif variant not in ("whole", "segments", "isolated"):
             raise SystemExit("unknown variant " + variant)
-        if variant == "segments":
-            H = segment_states(enc, tok, texts)
+        if variant in ("segments", "isolated"):
+            H = segment_states(enc, tok, texts, h_neg if variant == "isolated" else None)
         else:
             H, _ = minilm.encode_texts(enc, tok, texts, dtype=torch.float32)
         ok = []

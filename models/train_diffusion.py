@@ -205,6 +205,8 @@ def load_init(unet, ema, path):
     state = torch.jit.load(pt).state_dict()
     new = {k for k in unet.state_dict() if k.startswith("ua0.") and k not in state}
     missing = (set(unet.state_dict()) - new) ^ set(state)
+    if any(k.startswith("ua0.") for k in missing):
+        raise SystemExit("%s has the 32x32 cross-attention: fine-tune it with --attn32" % pt)
     assert not missing, sorted(missing)[:5]
     fresh = {k: v for k, v in unet.state_dict().items() if k in new}
     unet.load_state_dict({**state, **fresh})

@@ -171,6 +171,9 @@ final class PipelineBenchmark {
    */
   private static int batchingRounds(Env env, PrintStream out, int rounds, int batch, int warmup)
       throws Exception {
+    if (rounds < 1 || batch < 2) {
+      throw new IllegalArgumentException("--part batching needs --rounds >= 1 and --batch >= 2");
+    }
     List<Double> ratios = new ArrayList<>();
     List<Double> tails = new ArrayList<>();
     int lost = 0;
@@ -211,7 +214,7 @@ final class PipelineBenchmark {
     Collections.sort(sorted);
     out.printf("%n25 steps, C=32, batching on / off over %d rounds: median %.2fx, range %.2fx-%.2fx,"
         + " %d of %d at or over the 1.6x target; p99 on / single-job p50 %.1fx-%.1fx (target 2x);"
-        + " lost %d%n", rounds, percentile(sorted, 0.5), sorted.get(0),
+        + " lost %d%n", rounds, median(sorted), sorted.get(0),
         sorted.get(sorted.size() - 1), sorted.stream().filter(x -> x >= 1.6).count(), rounds,
         Collections.min(tails), Collections.max(tails), lost);
     return lost == 0 ? 0 : 1;
@@ -560,6 +563,12 @@ final class PipelineBenchmark {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Throughput(latencies.size() / seconds, Summary.of(latencies), lost.get());
+  }
+
+  /** The middle value; for an even count, the mean of the two middle ones. */
+  private static double median(List<Double> sorted) {
+    int n = sorted.size();
+    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   private static double percentile(List<Double> sorted, double q) {
