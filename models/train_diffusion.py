@@ -73,7 +73,7 @@ import torch.nn.functional as F  # noqa: E402
 from inferpipe_models import common, minilm, render, world  # noqa: E402
 from inferpipe_models.unet import SCHEDULER, UNet, alphas_cumprod  # noqa: E402
 
-UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True)
+UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True, attn32=args.attn32)
 CACHE = "/tmp/inferpipe-cache"
 
 
@@ -233,7 +233,7 @@ def export(ema, out, jar, log_info):
     common.write_json(os.path.join(out, "unet", "config.json"), {
         "_class_name": "UNet2DConditionModel", "_diffusers_version": common.DIFFUSERS_VERSION,
         "in_channels": 3, "out_channels": 3, "sample_size": 32, "cross_attention_dim": 384,
-        "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2%s (models/inferpipe_models/unet.py)" % (", cross-attention at 32x32" if UNET_KW.get("attn32") else "")})
+        "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2%s (models/inferpipe_models/unet.py)" % (", cross-attention at 32x32" if UNET_KW["attn32"] else "")})
     ema.eval()
     g = torch.Generator().manual_seed(7)
     ex = (torch.randn(2, 3, 32, 32, generator=g), torch.tensor([999, 10]), torch.randn(2, minilm.MAX_LEN, 384, generator=g))
@@ -256,8 +256,6 @@ def export(ema, out, jar, log_info):
 
 
 def main():
-    if args.attn32:
-        UNET_KW["attn32"] = True
     common.set_threads(args.threads)
     common.seed_all(args.seed)
     jar = args.minilm_jar or common.DEFAULT_JAR

@@ -1,6 +1,7 @@
 package dev.inferpipe.local;
 
 import dev.inferpipe.consumer.batch.BatchSettings;
+import dev.inferpipe.consumer.bench.StepBenchmark;
 import dev.inferpipe.core.config.Env;
 import dev.inferpipe.core.config.Topics;
 import dev.inferpipe.core.job.JobCodec;
@@ -118,7 +119,7 @@ final class PipelineBenchmark {
     final int n = jobs;
     final int w = warmup;
     if (part.equals("batching")) {
-      return batchingRounds(env, out, rounds, batch, w);
+      return batchingRounds(env, out, rounds, batch, n, w);
     }
     if (part.equals("overhead")) {
       // The floor and the sequential jobs alone (a minute, not twelve): for overhead work.
@@ -169,8 +170,8 @@ final class PipelineBenchmark {
    * ratio moves by more than its distance to the target between runs, so the target is judged on
    * several.
    */
-  private static int batchingRounds(Env env, PrintStream out, int rounds, int batch, int warmup)
-      throws Exception {
+  private static int batchingRounds(Env env, PrintStream out, int rounds, int batch, int jobs,
+      int warmup) throws Exception {
     if (rounds < 1 || batch < 2) {
       throw new IllegalArgumentException("--part batching needs --rounds >= 1 and --batch >= 2");
     }
@@ -182,18 +183,11 @@ final class PipelineBenchmark {
       int[] order = r % 2 == 0 ? new int[] {1, batch} : new int[] {batch, 1};
       for (int size : order) {
         List<Row> rows = new ArrayList<>();
+        out.printf("%n== round %d, %s=%d ==%n", r + 1, BatchSettings.MAX_BATCH_SIZE_ENV, size);
         lost += onFreshStack(env.with(Map.of(BatchSettings.MAX_BATCH_SIZE_ENV,
             Integer.toString(size))), bench -> {
-          bench.floor(warmup);
-          bench.sequential(warmup, 1);
-          int failed = 0;
-          for (int clients : new int[] {1, 32}) {
-            int n = clients == 1 ? 25 : 2 * clients;  // as the full table at --jobs 200
-            Throughput t = bench.throughput(clients, 25, n);
-            failed += t.lost();
-            rows.add(new Row(25, clients, n, t));
-          }
-          return failed;
+          bench.warmUp(warmup);
+          return bench.throughputTable(out, jobs, rows, new int[] {25}, new int[] {1, 32});
         });
         tables.put(size, rows);
       }
@@ -214,7 +208,7 @@ final class PipelineBenchmark {
     Collections.sort(sorted);
     out.printf("%n25 steps, C=32, batching on / off over %d rounds: median %.2fx, range %.2fx-%.2fx,"
         + " %d of %d at or over the 1.6x target; p99 on / single-job p50 %.1fx-%.1fx (target 2x);"
-        + " lost %d%n", rounds, median(sorted), sorted.get(0),
+        + " jobs lost %d%n", rounds, StepBenchmark.median(sorted), sorted.get(0),
         sorted.get(sorted.size() - 1), sorted.stream().filter(x -> x >= 1.6).count(), rounds,
         Collections.min(tails), Collections.max(tails), lost);
     return lost == 0 ? 0 : 1;
@@ -256,13 +250,17 @@ final class PipelineBenchmark {
 
   private int report(PrintStream out, int jobs, int warmup, boolean withFloor, List<Row> rows)
       throws Exception {
-    // Warm up both paths (JIT, connections, the model's first call) before anything is timed.
-    floor(warmup);
-    sequential(warmup, 1);
+    warmUp(warmup);
     if (withFloor) {
       floorAndOverhead(out, jobs);
     }
-    return throughputTable(out, jobs, rows);
+    return throughputTable(out, jobs, rows, new int[] {1, 25}, new int[] {1, 8, 32});
+  }
+
+  /** Untimed runs of both paths (JIT, connections, the model's first call) before any timing. */
+  private void warmUp(int runs) throws Exception {
+    floor(runs);
+    sequential(runs, 1);
   }
 
   private void floorAndOverhead(PrintStream out, int jobs) throws Exception {
@@ -369,13 +367,15 @@ final class PipelineBenchmark {
         .orElse(null);
   }
 
-  private int throughputTable(PrintStream out, int jobs, List<Row> rows) throws Exception {
+  /** Throughput at each steps x clients, printed and added to {@code rows}; the jobs lost. */
+  private int throughputTable(PrintStream out, int jobs, List<Row> rows, int[] stepCounts,
+      int[] clientCounts) throws Exception {
     out.printf("%nthroughput (C clients, each submits and waits for the terminal status):%n");
     out.printf("%-6s %-5s %6s %9s %10s %10s %5s%n", "steps", "C", "jobs", "jobs/s", "p50 ms",
         "p99 ms", "lost");
     int lostTotal = 0;
-    for (int steps : new int[] {1, 25}) {
-      for (int clients : new int[] {1, 8, 32}) {
+    for (int steps : stepCounts) {
+      for (int clients : clientCounts) {
         int n = steps == 1 ? Math.max(clients * 4, jobs / 2) : Math.max(clients * 2, jobs / 8);
         Throughput t = throughput(clients, steps, n);
         lostTotal += t.lost();
@@ -384,7 +384,7 @@ final class PipelineBenchmark {
             t.latency().p50(), t.latency().p99(), t.lost());
       }
     }
-    return lostTotal == 0 ? 0 : 1;
+    return lostTotal;
   }
 
   private void awaitReady() throws Exception {
@@ -563,12 +563,6 @@ final class PipelineBenchmark {
     }
     double seconds = (System.nanoTime() - start) / 1e9;
     return new Throughput(latencies.size() / seconds, Summary.of(latencies), lost.get());
-  }
-
-  /** The middle value; for an even count, the mean of the two middle ones. */
-  private static double median(List<Double> sorted) {
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 
   private static double percentile(List<Double> sorted, double q) {

@@ -84,7 +84,7 @@ public final class BatchBenchmark {
     out.printf("%-5s %12s %16s %12s%n", "B", "ms / step", "row-steps / s", "vs B=1");
     double base = 0;
     for (Map.Entry<Integer, List<Double>> e : stepMs.entrySet()) {
-      double ms = median(e.getValue());
+      double ms = StepBenchmark.median(e.getValue());
       double rate = e.getKey() * 1000.0 / ms;
       if (base == 0) {
         base = rate;
@@ -92,12 +92,5 @@ public final class BatchBenchmark {
       out.printf("%-5d %12.2f %16.1f %11.2fx%n", e.getKey(), ms, rate, rate / base);
     }
     return 0;
-  }
-
-  private static double median(List<Double> values) {
-    List<Double> sorted = new ArrayList<>(values);
-    sorted.sort(Double::compare);
-    int n = sorted.size();
-    return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
   }
 }

@@ -113,7 +113,8 @@ public final class StepBenchmark {
     }
   }
 
-  static double median(List<Double> values) {
+  /** The middle value of {@code values} (any order); for an even count, the mean of the two. */
+  public static double median(List<Double> values) {
     List<Double> sorted = new ArrayList<>(values);
     sorted.sort(Double::compare);
     int n = sorted.size();

@@ -6,6 +6,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -54,7 +56,7 @@ public final class TopicReader implements AutoCloseable {
   private final Thread thread;
   private final AtomicBoolean running = new AtomicBoolean(true);
   /** Per partition, the log end the last fetch reported, and when (nanoTime). */
-  private final Map<Integer, long[]> logEnd = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<Integer, long[]> logEnd = new ConcurrentHashMap<>();
   private volatile Map<TopicPartition, Long> catchUpTarget;
   private volatile boolean caughtUp;
   private volatile boolean healthy = true;
@@ -183,7 +185,7 @@ public final class TopicReader implements AutoCloseable {
           read += records.count();
           long now = System.nanoTime();
           for (TopicPartition partition : consumer.assignment()) {
-            java.util.OptionalLong lag = consumer.currentLag(partition);
+            OptionalLong lag = consumer.currentLag(partition);
             if (lag.isPresent()) {
               logEnd.put(partition.partition(),
                   new long[] {consumer.position(partition) + lag.getAsLong(), now});
