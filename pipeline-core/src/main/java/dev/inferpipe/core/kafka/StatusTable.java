@@ -144,14 +144,10 @@ public final class StatusTable implements AutoCloseable {
    * or the timeout passed; then the worker goes on and the table keeps catching up.
    */
   public void awaitCaughtUp(Duration timeout) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!reader.isCaughtUp() && System.nanoTime() < deadline) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+    try {
+      reader.awaitCaughtUp(timeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

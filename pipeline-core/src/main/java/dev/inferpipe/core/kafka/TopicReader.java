@@ -59,6 +59,7 @@ public final class TopicReader implements AutoCloseable {
   private final Map<Integer, long[]> logEnd = new ConcurrentHashMap<>();
   private volatile Map<TopicPartition, Long> catchUpTarget;
   private volatile boolean caughtUp;
+  private final Object caughtUpSignal = new Object();
   private volatile boolean healthy = true;
   private volatile boolean started;
   /** When (nanoTime) the reader last heard from the broker: fetched records or end offsets. */
@@ -134,6 +135,26 @@ public final class TopicReader implements AutoCloseable {
     return caughtUp;
   }
 
+  /**
+   * Waits until {@link #isCaughtUp()} or the timeout passed, woken by the reader the moment it
+   * catches up.
+   *
+   * @return whether it caught up
+   */
+  public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (caughtUpSignal) {
+      while (!caughtUp) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        caughtUpSignal.wait(Math.max(1, left / 1_000_000));
+      }
+    }
+    return true;
+  }
+
   /** Reading works (or has not failed since it last worked), and the thread runs. */
   public boolean isHealthy() {
     return healthy && isAlive();
@@ -198,7 +219,10 @@ public final class TopicReader implements AutoCloseable {
             reachedNanos = System.nanoTime();
           }
           if (!caughtUp && reachedTarget()) {
-            caughtUp = true;
+            synchronized (caughtUpSignal) {
+              caughtUp = true;
+              caughtUpSignal.notifyAll();
+            }
             log.atInfo().addKeyValue("event", events + ".caught_up").addKeyValue("records", read)
                 .log("{} caught up with {} ({} records read)", events, topic, read);
           }

@@ -65,11 +65,7 @@ public final class DeliveryTable implements AutoCloseable {
 
   /** Waits until caught up or the timeout passed; returns whether it caught up. */
   public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!reader.isCaughtUp() && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    return reader.isCaughtUp();
+    return reader.awaitCaughtUp(timeout);
   }
 
   public Optional<WebhookDelivery> get(String jobId) {

@@ -45,7 +45,7 @@ class DeliveryTableIT {
       try (DeliveryTable table = new DeliveryTable("test", clients, topics.webhooks(), codec)) {
         table.start();
         // No topic yet: the table waits for it, alive and not caught up.
-        Thread.sleep(1500);
+        assertThat(table.awaitCaughtUp(Duration.ofMillis(1500))).isFalse();
         assertThat(table.isCaughtUp()).isFalse();
         assertThat(table.isHealthy()).isTrue();
 
@@ -72,7 +72,7 @@ class DeliveryTableIT {
         assertThat(table.pending()).extracting(WebhookDelivery::jobId).containsExactly("job-2");
         assertThat(table.get("job-3")).isEmpty();
         // The undecodable record between job-1's two deliveries did not stop the reader.
-        await(table::isCaughtUp, Duration.ofSeconds(30));
+        assertThat(table.awaitCaughtUp(Duration.ofSeconds(30))).isTrue();
         assertThat(table.isHealthy()).isTrue();
 
         kafka.stop();
