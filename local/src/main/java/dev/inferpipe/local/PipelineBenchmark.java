@@ -100,8 +100,11 @@ final class PipelineBenchmark {
     int jobs = 200;
     int warmup = 20;
     int batch = BatchSettings.DEFAULT_MAX_BATCH_SIZE;
-    int rounds = 3;
+    Integer rounds = null;
     String part = "all";
+    if (args.size() % 2 != 0) {
+      throw new IllegalArgumentException("option " + args.get(args.size() - 1) + " has no value");
+    }
     for (int i = 0; i + 1 < args.size(); i += 2) {
       switch (args.get(i)) {
         case "--jobs" -> jobs = Integer.parseInt(args.get(i + 1));
@@ -119,7 +122,10 @@ final class PipelineBenchmark {
     final int n = jobs;
     final int w = warmup;
     if (part.equals("batching")) {
-      return batchingRounds(env, out, rounds, batch, n, w);
+      return batchingRounds(env, out, rounds == null ? 3 : rounds, batch, n, w);
+    }
+    if (rounds != null) {
+      throw new IllegalArgumentException("--rounds applies to --part batching only");
     }
     if (part.equals("overhead")) {
       // The floor and the sequential jobs alone (a minute, not twelve): for overhead work.

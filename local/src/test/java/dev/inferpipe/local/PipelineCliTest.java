@@ -1,6 +1,7 @@
 package dev.inferpipe.local;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.inferpipe.core.config.Env;
 import java.io.ByteArrayOutputStream;
@@ -34,5 +35,18 @@ class PipelineCliTest {
         new PrintStream(out, true, StandardCharsets.UTF_8), System.err)).isZero();
     assertThat(out.toString(StandardCharsets.UTF_8).trim())
         .isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  }
+
+  @Test
+  void benchPipelineRefusesOptionsItWouldIgnore() {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    // Refused while parsing, before any stack starts.
+    assertThatThrownBy(() -> PipelineCli.run(
+        new String[] {"bench", "pipeline", "--part", "overhead", "--rounds", "2"},
+        Env.of(Map.of()), quiet, quiet))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--part batching");
+    assertThatThrownBy(() -> PipelineCli.run(new String[] {"bench", "pipeline", "--jobs"},
+        Env.of(Map.of()), quiet, quiet))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--jobs has no value");
   }
 }
