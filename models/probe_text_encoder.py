@@ -6,7 +6,9 @@ For single-object prompts, a logistic-regression probe reads the colour (or the 
 It is fitted on prompts in the train language and scored on prompts whose colour (shape) word is
 held out (scarlet, golden, ball, wedge, ...). A linear probe is not the UNet, but a word whose state
 a probe cannot place near its colour is one the UNet has no reason to place either: the held-out
-accuracy is a ceiling-like figure for the paraphrase target, by word.
+accuracy is a ceiling-like figure for the paraphrase target, by word. With no probe at all, each
+held-out word is also given the class whose name is nearest by the encoder's own sentence
+embedding (zero-shot).
 
   /usr/bin/python3 models/probe_text_encoder.py [--n-train 1200] [--n-held-out 400] [--seed 5]
   /usr/bin/python3 models/probe_text_encoder.py --onnx e5-small-v2-q.onnx --tokenizer e5-small-v2-q-tokenizer.json
@@ -140,6 +142,33 @@ def probe(x_train, y_train, x_test, classes):
     return (x_train @ w + b).argmax(1), (x_test @ w + b).argmax(1)
 
 
+def sentence_embeddings(enc, tok, texts):
+    """The encoder's own sentence embedding: the attention-masked mean of its states, unit length."""
+    hidden, mask = minilm.encode_texts(enc, tok, texts, dtype=torch.float32)
+    m = mask.float()[..., None]
+    return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1)
+
+
+def zero_shot(enc, tok, attribute, classes, report):
+    """No probe at all: each held-out word goes to the class whose name is nearest by the
+    sentence embedding's cosine, alone ("scarlet" against "red", ...) and in a phrase ("a
+    scarlet square" against "a red square", ...)."""
+    table = world.COLOUR_WORDS if attribute == "colour" else world.SHAPE_WORDS
+    phrase = (lambda w: "a %s square" % w) if attribute == "colour" else (lambda w: "a red %s" % w)
+    for form, wrap in (("word", lambda w: w), ("phrase", phrase)):
+        names = sentence_embeddings(enc, tok, [wrap(c) for c in classes])
+        by_word = {}
+        for c in classes:
+            for w in table["held_out"][c]:
+                nearest = int((sentence_embeddings(enc, tok, [wrap(w)]) @ names.T).argmax())
+                by_word[w] = int(classes[nearest] == c)
+        row = {"held_out_accuracy": round(sum(by_word.values()) / len(by_word), 3),
+               "by_held_out_word": by_word}
+        report["%s/zero_shot_%s" % (attribute, form)] = row
+        common.log("%-6s zero-shot %-6s held-out %.3f  %s" % (
+            attribute, form, row["held_out_accuracy"], by_word))
+
+
 def main():
     common.set_threads(1)
     if args.word_vectors:
@@ -172,6 +201,8 @@ def main():
             report["%s/%s" % (attribute, kind)] = row
             common.log("%-6s %-6s train %.3f  held-out %.3f  %s" % (
                 attribute, kind, row["train_accuracy"], row["held_out_accuracy"], row["by_held_out_word"]))
+        if not isinstance(enc, (WordVectors, OnnxEncoder)):
+            zero_shot(enc, tok, attribute, list(classes), report)
     if args.report:
         common.write_json(args.report, report)
 

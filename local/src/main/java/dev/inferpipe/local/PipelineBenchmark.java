@@ -320,10 +320,13 @@ final class PipelineBenchmark {
 
   /** The segments of a job's critical path, in order; each a gap between two span edges. */
   private static final List<String> SEGMENTS = List.of(
-      "client -> API span starts", "API handles the POST (validate, transaction)",
+      "client -> API span starts", "API: POST starts -> request sent (validate, encode)",
+      "API: request sent -> acknowledged (held until the commit)",
+      "API: acknowledged -> POST ends (transaction commit, answer)",
       "request hop: POST ends -> consumer takes the record", "admission -> model starts",
       "model (encode, steps, decode)", "model ends -> output record acknowledged",
-      "output hop: acknowledged -> sink takes it", "sink (claim, 2 PUTs, SUCCEEDED)",
+      "output hop: acknowledged -> sink takes it", "sink: takes it -> both PUTs done (claim beside)",
+      "sink: PUTs done -> ends (claim awaited, SUCCEEDED acknowledged)",
       "status hop: sink ends -> terminal status seen here");
 
   /**
@@ -339,18 +342,24 @@ final class PipelineBenchmark {
       }
       var spans = stack.spans().trace(job.traceId());
       var post = first(spans, "producer-api", "POST ");
+      var request = first(spans, "producer-api", "inference.requests publish");
       var take = first(spans, "gpu-consumer", "process ");
       var sink = first(spans, "storage-sink", "process ");
       var output = first(spans, "gpu-consumer", "inference.outputs publish");
+      long putsDone = spans.stream().filter(sp -> "storage-sink".equals(serviceOf(sp)))
+          .filter(sp -> sp.getName().startsWith("s3.put_object"))
+          .mapToLong(sp -> sp.getEndEpochNanos()).max().orElse(-1);
       var model = spans.stream().filter(sp -> sp.getName().startsWith("diffusion.")).toList();
-      if (post == null || take == null || sink == null || output == null || model.isEmpty()) {
+      if (post == null || request == null || take == null || sink == null || output == null
+          || model.isEmpty() || putsDone < 0) {
         continue;
       }
       long modelStart = model.stream().mapToLong(sp -> sp.getStartEpochNanos()).min().orElseThrow();
       long modelEnd = model.stream().mapToLong(sp -> sp.getEndEpochNanos()).max().orElseThrow();
-      long[] edges = {job.submitEpochNanos(), post.getStartEpochNanos(), post.getEndEpochNanos(),
+      long[] edges = {job.submitEpochNanos(), post.getStartEpochNanos(),
+          request.getStartEpochNanos(), request.getEndEpochNanos(), post.getEndEpochNanos(),
           take.getStartEpochNanos(), modelStart, modelEnd, output.getEndEpochNanos(),
-          sink.getStartEpochNanos(), sink.getEndEpochNanos(), job.seenEpochNanos()};
+          sink.getStartEpochNanos(), putsDone, sink.getEndEpochNanos(), job.seenEpochNanos()};
       for (int i = 0; i < SEGMENTS.size(); i++) {
         bySegment.get(SEGMENTS.get(i)).add((edges[i + 1] - edges[i]) / 1e6);
       }
