@@ -13,7 +13,23 @@ import java.util.SplittableRandom;
  */
 public final class EvalPrompts {
   /** A prompt and the one object it asks for. */
-  public record Prompt(String text, Colour colour, Kind kind) {}
+  /**
+   * @param colourWord the word the prompt names its colour with (e.g. {@code scarlet})
+   * @param shapeWord the word or phrase it names its shape with (e.g. {@code round shape})
+   * @param slices how else it was written, for {@link Txt2ImgEvaluation.Score#slices()} (e.g.
+   *     {@code template=held out}); empty for the template prompts, which are not split
+   */
+  public record Prompt(String text, Colour colour, Kind kind, String colourWord, String shapeWord,
+      List<String> slices) {
+    public Prompt {
+      slices = List.copyOf(slices);
+    }
+
+    /** A prompt in the training's own words, not split. */
+    static Prompt plain(String text, Colour colour, Kind kind) {
+      return new Prompt(text, colour, kind, colour.word(), kind.word(), List.of());
+    }
+  }
 
   private EvalPrompts() {}
 
@@ -21,7 +37,7 @@ public final class EvalPrompts {
     List<Prompt> prompts = new ArrayList<>();
     for (Colour colour : Colour.values()) {
       for (Kind kind : Kind.values()) {
-        prompts.add(new Prompt(article(colour.word()) + " " + colour.word() + " " + kind.word(),
+        prompts.add(Prompt.plain(article(colour.word()) + " " + colour.word() + " " + kind.word(),
             colour, kind));
       }
     }
@@ -36,23 +52,30 @@ public final class EvalPrompts {
       Colour colour = Colour.values()[random.nextInt(4)];
       Kind kind = Kind.values()[random.nextInt(3)];
       String object;
-      if (random.nextDouble() < 0.35) {
-        String form = pick(world.heldOutObjectForms(), random);
-        object = form.replace("{colour}", anyWord(world.colourWords("train", colour.word()).get(0),
-                world.colourWords("held_out", colour.word()), random))
-            .replace("{shape}", anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random));
+      String c;
+      String s;
+      boolean form = random.nextDouble() < 0.35;
+      if (form) {
+        String pattern = pick(world.heldOutObjectForms(), random);
+        c = anyWord(world.colourWords("train", colour.word()).get(0),
+            world.colourWords("held_out", colour.word()), random);
+        s = anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random);
+        object = pattern.replace("{colour}", c).replace("{shape}", s);
       } else {
         // At least one of the two words is held out.
         boolean heldColour = random.nextBoolean();
-        String c = heldColour ? pick(world.colourWords("held_out", colour.word()), random)
+        c = heldColour ? pick(world.colourWords("held_out", colour.word()), random)
             : anyWord(colour.word(), world.colourWords("held_out", colour.word()), random);
-        String s = heldColour ? anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random)
+        s = heldColour ? anyWord(kind.word(), world.shapeWords("held_out", kind.word()), random)
             : pick(world.shapeWords("held_out", kind.word()), random);
         object = article(c) + " " + c + " " + s;
       }
-      String text = random.nextBoolean() ? object
+      boolean bare = random.nextBoolean();
+      String text = bare ? object
           : pick(world.promptTemplates("held_out", 1), random).replace("{o}", object);
-      prompts.add(new Prompt(text, colour, kind));
+      prompts.add(new Prompt(text, colour, kind, c, s, List.of(
+          form ? "object form=held out" : "object form=colour before shape",
+          bare ? "template=none" : "template=held out")));
     }
     return prompts;
   }

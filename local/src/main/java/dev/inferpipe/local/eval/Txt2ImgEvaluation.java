@@ -76,12 +76,21 @@ public final class Txt2ImgEvaluation {
   public Score oneObject(String measure, List<EvalPrompts.Prompt> prompts, int samples, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     int right = 0;
+    Slices slices = new Slices();
     for (int i = 0; i < samples; i++) {
       EvalPrompts.Prompt prompt = prompts.get(i % prompts.size());
       ImageJudge.Verdict verdict = judge.judge(generate(prompt.text(), random.nextLong(1L << 32)));
-      right += verdict.colour() == prompt.colour() && verdict.kind() == prompt.kind() ? 1 : 0;
+      boolean colour = verdict.colour() == prompt.colour();
+      boolean kind = verdict.kind() == prompt.kind();
+      right += colour && kind ? 1 : 0;
+      if (!prompt.slices().isEmpty()) {
+        // Which half of the verdict a miss gets wrong, and with which word.
+        slices.add(colour && kind, prompt.slices().toArray(String[]::new));
+        slices.add(colour, "colour right", "colour right, colour word=" + prompt.colourWord());
+        slices.add(kind, "shape right", "shape right, shape word=" + prompt.shapeWord());
+      }
     }
-    return new Score(measure, samples, right);
+    return new Score(measure, samples, right, slices.list());
   }
 
   /** Two-object prompts: both named colours present. */

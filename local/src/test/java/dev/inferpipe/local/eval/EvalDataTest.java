@@ -95,6 +95,15 @@ class EvalDataTest {
       boolean heldOutForm = world.heldOutObjectForms().stream().anyMatch(f -> prompt.text().matches(
           ".*" + f.replace("{colour}", "[a-z ]+").replace("{shape}", "[a-z ]+") + ".*"));
       assertThat(heldOutWord || heldOutForm).as(prompt.text()).isTrue();
+      // It names the words it was written with, so a score splits by word.
+      assertThat(prompt.text()).contains(prompt.colourWord(), prompt.shapeWord());
+      assertThat(prompt.colour().word().equals(prompt.colourWord())
+          || world.colourWords("held_out", prompt.colour().word()).contains(prompt.colourWord()))
+          .as(prompt.colourWord()).isTrue();
+      assertThat(prompt.kind().word().equals(prompt.shapeWord())
+          || world.shapeWords("held_out", prompt.kind().word()).contains(prompt.shapeWord()))
+          .as(prompt.shapeWord()).isTrue();
+      assertThat(prompt.slices()).hasSize(2);
     }
     assertThat(prompts.stream().map(EvalPrompts.Prompt::text).distinct().count()).isGreaterThan(100);
     // The evaluation draws in the training's colours.
