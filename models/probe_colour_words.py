@@ -25,18 +25,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from inferpipe_models import common, judge as J, minilm, world  # noqa: E402
-from inferpipe_models.unet import UNet, ddim_sample, to_uint8  # noqa: E402
-
-
-class Constant(torch.nn.Module):
-    """A fixed pooled condition, whatever the prompt (as probe_two_objects.py's nopool)."""
-
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def forward(self, x):
-        return self.value.expand(x.shape[0], -1)
+from inferpipe_models.unet import UNet, ddim_sample, to_uint8, without_pooled_condition  # noqa: E402
 
 BUNDLED = os.path.join(HERE, "..", "gpu-consumer", "src", "main", "resources", "models", "tiny-shapes-diffusion")
 
@@ -58,9 +47,7 @@ def main():
             unet.load_state_dict(state)
             unet.eval()
             if nopool:
-                with torch.no_grad():
-                    empty = unet.pool(unet.pool_norm(h_neg.mean(dim=1)))
-                unet.pool, unet.pool_norm = Constant(empty), torch.nn.Identity()
+                without_pooled_condition(unet, h_neg)
             by_word = {}
             with torch.no_grad():
                 for i in range(0, len(texts), 48):

@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from inferpipe_models import common, judge as J, minilm, world  # noqa: E402
-from inferpipe_models.unet import UNet, ddim_sample, to_uint8  # noqa: E402
+from inferpipe_models.unet import UNet, ddim_sample, to_uint8, without_pooled_condition  # noqa: E402
 
 SEPARATORS = re.compile(r"( and |, | next to | with )")
 
@@ -80,15 +80,6 @@ class Skip(torch.nn.Module):
         return x
 
 
-class Constant(torch.nn.Module):
-    def __init__(self, value):
-        super().__init__()
-        self.value = value
-
-    def forward(self, x):
-        return self.value.expand(x.shape[0], -1)
-
-
 def main():
     common.set_threads(1)
     enc, tok = minilm.load(args.minilm_jar)
@@ -107,9 +98,7 @@ def main():
         unet.load_state_dict(state)
         unet.eval()
         if variant == "nopool":
-            with torch.no_grad():
-                empty = unet.pool(unet.pool_norm(h_neg.mean(dim=1)))
-            unet.pool, unet.pool_norm = Constant(empty), torch.nn.Identity()
+            without_pooled_condition(unet, h_neg)
         elif variant == "noself":
             unet.ms = Skip()
         elif variant not in ("whole", "segments", "isolated"):

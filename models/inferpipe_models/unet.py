@@ -188,6 +188,23 @@ SCHEDULER = {
 }
 
 
+def without_pooled_condition(unet, empty_states):
+    """Gives `unet` the empty prompt's pooled condition whatever the prompt (a probe's ablation:
+    cross-attention still sees the prompt)."""
+    with torch.no_grad():
+        empty = unet.pool(unet.pool_norm(empty_states.mean(dim=1)))
+    unet.pool, unet.pool_norm = _Constant(empty), nn.Identity()
+
+
+class _Constant(nn.Module):
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+    def forward(self, x):
+        return self.value.expand(x.shape[0], -1)
+
+
 def alphas_cumprod(T=1000, b0=1e-4, b1=0.02):
     betas = np.linspace(b0, b1, T, dtype=np.float64)
     return torch.tensor(np.cumprod(1.0 - betas), dtype=torch.float32)
