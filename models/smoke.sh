@@ -27,7 +27,7 @@ step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-j
   --attn32 --lr 1.5e-4 --p-pos 0.6 --warmup 100 --out "$OUT/tiny-shapes-diffusion-attn32" --ckpt "$OUT/ckpt-attn32.pt" $CARD
 step $PY probe_binding.py --prompts 200 --minilm-jar "$JAR"
 step $PY probe_two_objects.py --model "$OUT/tiny-shapes-diffusion-attn32" --n 4 --steps 2 --minilm-jar "$JAR"
-step $PY probe_colour_words.py --model "$OUT/tiny-shapes-diffusion-attn32" --per-word 1 --nopool --minilm-jar "$JAR"
+step $PY probe_colour_words.py --model "$OUT/tiny-shapes-diffusion-attn32" --per-word 1 --nopool --splice --minilm-jar "$JAR"
 step $PY train_judge.py --steps 5 --batch 16 --train-images 240 --eval-images 48 --seed 1 --out "$OUT/judge"
 step $PY train_vqa.py --steps 3 --batch 8 --scenes 32 --eval-scenes 16 --seed 1 --minilm-jar "$JAR" --serving-minilm-jar "$QJAR" --out "$OUT/tiny-shapes-vqa" $CARD
 step $PY evaluate_diffusion.py --model "$OUT/tiny-shapes-diffusion" --judge "$OUT/judge" --n 4 --steps 2 --no-latency --grids "$OUT/grids" --report "$OUT/eval-diffusion.json"
