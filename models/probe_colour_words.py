@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from inferpipe_models import common, judge as J, minilm, world  # noqa: E402
-from inferpipe_models.unet import UNet, ddim_sample, to_uint8, without_pooled_condition  # noqa: E402
+from inferpipe_models.unet import ddim_sample, editable, to_uint8, without_pooled_condition  # noqa: E402
 
 BUNDLED = os.path.join(HERE, "..", "gpu-consumer", "src", "main", "resources", "models", "tiny-shapes-diffusion")
 
@@ -90,10 +90,7 @@ def main():
     for model in args.model or [BUNDLED]:
         state = torch.jit.load(os.path.join(model, "unet", "model.pt")).state_dict()
         for nopool in ([False, True] if args.nopool else [False]):
-            unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True,
-                        attn32=any(k.startswith("ua0.") for k in state))
-            unet.load_state_dict(state)
-            unet.eval()
+            unet = editable(state)
             if nopool:
                 without_pooled_condition(unet, h_neg)
             report(model + (" (no pooled condition)" if nopool else ""), items, drawn(unet, H, h_neg))

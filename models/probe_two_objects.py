@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from inferpipe_models import common, judge as J, minilm, world  # noqa: E402
-from inferpipe_models.unet import UNet, ddim_sample, to_uint8, without_pooled_condition  # noqa: E402
+from inferpipe_models.unet import ddim_sample, editable, to_uint8, without_pooled_condition  # noqa: E402
 
 SEPARATORS = re.compile(r"( and |, | next to | with )")
 
@@ -93,10 +93,7 @@ def main():
     h_neg, _ = minilm.encode_texts(enc, tok, [""], dtype=torch.float32)
     results = {}
     for variant in args.variants.split(","):
-        unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True,
-                    attn32=any(k.startswith("ua0.") for k in state))
-        unet.load_state_dict(state)
-        unet.eval()
+        unet = editable(state)
         if variant == "nopool":
             without_pooled_condition(unet, h_neg)
         elif variant == "noself":

@@ -188,6 +188,15 @@ SCHEDULER = {
 }
 
 
+def editable(state):
+    """An exported UNet's state (`torch.jit.load(...).state_dict()`) as a module a probe can change
+    part by part: the bundled architecture, with the 32x32 cross-attention when the state has it."""
+    unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True,
+                attn32=any(k.startswith("ua0.") for k in state))
+    unet.load_state_dict(state)
+    return unet.eval()
+
+
 def without_pooled_condition(unet, empty_states):
     """Gives `unet` the empty prompt's pooled condition whatever the prompt (a probe's ablation:
     cross-attention still sees the prompt)."""
