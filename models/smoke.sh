@@ -19,9 +19,10 @@ step() { local s; s=$(date +%s); echo "== $*"; "$@" > "$OUT/log.txt" 2>&1 || { c
 step $PY -m inferpipe_models.minilm --minilm-jar "$JAR"
 step $PY -m inferpipe_models.world
 step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-jar "$JAR" --out "$OUT/tiny-shapes-diffusion" --ckpt "$OUT/ckpt.pt" $CARD
-# a grounded fine-tune from the first (tried against the two-object miss; models/README.md)
+# a grounded fine-tune from the first (tried against the two-object miss; models/README.md), with
+# the counterfactual and synonym contexts tried against the paraphrase miss
 step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-jar "$JAR" --init "$OUT/tiny-shapes-diffusion" \
-  --ground 0.01 --ground-leak --p-two 0.75 --lr 2e-4 --warmup 100 --out "$OUT/tiny-shapes-diffusion-grounded" --ckpt "$OUT/ckpt-grounded.pt" $CARD
+  --ground 0.01 --ground-leak --p-two 0.75 --swap 0.5 --mix 0.5 --lr 2e-4 --warmup 100 --out "$OUT/tiny-shapes-diffusion-grounded" --ckpt "$OUT/ckpt-grounded.pt" $CARD
 # the bundled model's second command: cross-attention at 32x32 added to the first, fine-tuned
 step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-jar "$JAR" --init "$OUT/tiny-shapes-diffusion" \
   --attn32 --lr 1.5e-4 --p-pos 0.6 --warmup 100 --out "$OUT/tiny-shapes-diffusion-attn32" --ckpt "$OUT/ckpt-attn32.pt" $CARD

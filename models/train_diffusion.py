@@ -60,6 +60,16 @@ def parse():
     # a two-object miss draws both objects in one colour, with the right shapes: cross-attention
     # at 32x32 as well (added zero-initialised to an --init model, whose other weights it keeps)
     ap.add_argument("--attn32", action="store_true", help="add cross-attention at 32x32 (after the last up block)")
+    # a held-out colour word drawn wrong is drawn right once its own state is spliced into a trained
+    # prompt (probe_colour_words.py --splice): the UNet reads colour from the other words' states too,
+    # which the unseen word changes. Counterfactual contexts teach it to read each attribute from
+    # its own word: the colour (or shape) word's states from this prompt, every other state from the
+    # same prompt with another colour (or shape) there
+    ap.add_argument("--swap", type=float, default=0.0, help="share of samples given a counterfactual context")
+    # a wording's states and a synonym wording's both mean the image, and so does any point between
+    # them: the UNet meets the space between train words (where held-out ones lie) and contexts
+    # changed by a word, not only the points it trained on
+    ap.add_argument("--mix", type=float, default=0.0, help="share of samples whose states are mixed with a synonym wording's")
     return ap.parse_args()
 
 
@@ -145,6 +155,57 @@ def colour_tokens(tok, text, objs):
         if pos:
             out.append((j, sorted(pos)))
     return out
+
+
+def reword(rng, tok, text, objs, phrases, attrs, same=False):
+    """(donor text, positions): `text` with each object's word for every attribute in `attrs`
+    ("colour", "shape") swapped for a train word of as many word pieces, naming another value of
+    that attribute (a counterfactual) or, `same`, the same value (a synonym); and the token
+    positions of the swapped words in `text`. None when nothing was swapped or the token counts
+    differ (the states are compared position by position)."""
+    def pieces(w):
+        return len([p for x in tok.pre_tokenize(tok.normalize(w)) for p in tok.wordpiece(x)])
+
+    new_phrases, words = list(phrases), []
+    for attr in attrs:
+        table, values = (world.COLOUR_WORDS, world.COLOURS) if attr == "colour" else (world.SHAPE_WORDS, world.SHAPES)
+        chosen = set()
+        for j, o in enumerate(objs):
+            if not o.get(attr):
+                continue
+            phrase = new_phrases[j]
+            w = next(w for w in sorted(table["train"][o[attr]], key=len, reverse=True)
+                     if re.search(r"\b%s\b" % re.escape(w), phrase))
+            if same:
+                subs = [x for x in table["train"][o[attr]] if x != w and pieces(x) == pieces(w)]
+            else:
+                left = [v for v in values if v != o[attr] and v not in chosen]
+                if not left:
+                    return None
+                other = rng.choice(left)
+                chosen.add(other)
+                subs = [x for x in table["train"][other] if pieces(x) == pieces(w)]
+            if not subs:
+                continue
+            sub = rng.choice(subs)
+            phrase = re.sub(r"\b%s\b" % re.escape(w), sub, phrase, count=1)
+            # "an olive" -> "a cherry", not "an cherry" (one token either way)
+            new_phrases[j] = re.sub(r"^an? (?=%s\b)" % re.escape(sub), world.article(sub) + " ", phrase)
+            words.append(w)
+    if not words:
+        return None
+    donor, at = text, 0
+    for old, new in zip(phrases, new_phrases):
+        start = donor.index(old, at)
+        donor = donor[:start] + new + donor[start + len(old):]
+        at = start + len(new)
+    ids = tok.encode(text, minilm.MAX_LEN)["input_ids"]
+    d_ids = tok.encode(donor, minilm.MAX_LEN)["input_ids"]
+    if len(ids) != len(d_ids):
+        return None
+    differ = {i for i, (a, b) in enumerate(zip(ids, d_ids)) if a != b}
+    pos = sorted({i for w in words for span in minilm.word_positions(tok, ids, w) if differ & set(span) for i in span})
+    return (donor, pos) if pos else None
 
 
 def phrase_tokens(tok, text, phrases):
@@ -272,6 +333,31 @@ def main():
     H = hidden_states(enc, tok, texts + [""], os.path.basename(jar))
     H_empty = H[-1:].float()
     H = H[:-1]
+    swaps = []  # per attribute: (donor states [N, L, 384], keep mask [N, L, 1]: this prompt's own states)
+    if args.swap:
+        crng = random.Random(args.seed + 3)
+        for attr in ("colour", "shape"):
+            made = [reword(crng, tok, t, objs, ph, (attr,)) for t, objs, ph in prompts]
+            donors = [m[0] if m else t for m, t in zip(made, texts)]
+            keep = torch.ones(len(texts), minilm.MAX_LEN, 1, dtype=torch.bool)
+            for i, m in enumerate(made):
+                if m:
+                    keep[i] = False
+                    keep[i, m[1]] = True
+            unseen = world.check_split(donors)
+            swaps.append((hidden_states(enc, tok, donors, os.path.basename(jar)), keep))
+            k = next(i for i, m in enumerate(made) if m)
+            common.log("counterfactual %s: %d of %d prompts (e.g. %r keeps %s of %r); split check: %s" % (
+                attr, sum(1 for m in made if m), len(made), donors[k], made[k][1], texts[k], unseen))
+    mixes = None  # a same-meaning rewording's states (colour and shape words swapped for synonyms), and which have one
+    if args.mix:
+        made = [reword(random.Random(args.seed + 4 + i), tok, t, objs, ph, ("colour", "shape"), same=True)
+                for i, (t, objs, ph) in enumerate(prompts)]
+        donors = [m[0] if m else t for m, t in zip(made, texts)]
+        mixes = (hidden_states(enc, tok, donors, os.path.basename(jar)), [m is not None for m in made])
+        k = next(i for i, m in enumerate(made) if m)
+        common.log("synonym wordings: %d of %d prompts (e.g. %r for %r); split check: %s" % (
+            sum(mixes[1]), len(made), donors[k], texts[k], world.check_split(donors)))
     del enc
     common.log("prompts: %d distinct (e.g. %r, %r); hidden states %s %s, %.0f MB" % (
         len(texts), texts[0], texts[1], tuple(H.shape), H.dtype, H.numel() * 2 / 1e6))
@@ -319,6 +405,16 @@ def main():
         placements = [] if args.ground else None
         x0 = batch_images(rng, specs, placements)
         ctx = H[idx].float()
+        if swaps:
+            for b, i in enumerate(idx):
+                if rng.random() < args.swap:
+                    donor, keep = swaps[rng.randrange(2)]
+                    ctx[b] = torch.where(keep[i], ctx[b], donor[i].float())
+        if mixes:
+            for b, i in enumerate(idx):
+                if mixes[1][i] and rng.random() < args.mix:
+                    lam = rng.random()
+                    ctx[b] = lam * ctx[b] + (1 - lam) * mixes[0][i].float()
         if args.ctx_noise > 0:
             # a neighbourhood of each prompt's states, not the points: nearby wordings (synonyms
             # never trained on) land in it
@@ -373,7 +469,7 @@ def main():
     info = {"command": "train_diffusion.py " + " ".join(sys.argv[1:]), "seed": args.seed, "steps": args.steps,
             "batch": args.batch, "lr": args.lr, "ctx_noise": args.ctx_noise, "unet_parameters": n_params, "unet": UNET_KW,
             "init": args.init, "init_unet_sha256": init_sha, "p_two": args.p_two, "ground": args.ground,
-            "ground_leak": args.ground_leak,
+            "ground_leak": args.ground_leak, "swap": args.swap, "mix": args.mix,
             "distinct_prompts": len(texts), "split_check": split, "train_seconds": round(t_train(), 1),
             "s_per_step": round(float(np.mean(t_steps)), 4) if t_steps else None,
             "final_mse": curve[-1][1] if curve else None, "loss_curve": curve}
