@@ -26,13 +26,16 @@ step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-j
 # the bundled model's second command: cross-attention at 32x32 added to the first, fine-tuned
 step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-jar "$JAR" --init "$OUT/tiny-shapes-diffusion" \
   --attn32 --lr 1.5e-4 --p-pos 0.6 --warmup 100 --out "$OUT/tiny-shapes-diffusion-attn32" --ckpt "$OUT/ckpt-attn32.pt" $CARD
+# the attribute head in front of that UNet (models/README.md, "Paraphrases")
+step $PY attribute_head.py --model "$OUT/tiny-shapes-diffusion-attn32" --out "$OUT/tiny-shapes-diffusion-head" --prompts 64 --iters 5 --minilm-jar "$JAR" $CARD
 step $PY probe_binding.py --prompts 200 --minilm-jar "$JAR"
 step $PY probe_two_objects.py --model "$OUT/tiny-shapes-diffusion-attn32" --n 4 --steps 2 --minilm-jar "$JAR"
 step $PY probe_colour_words.py --model "$OUT/tiny-shapes-diffusion-attn32" --per-word 1 --nopool --splice --minilm-jar "$JAR"
 step $PY train_judge.py --steps 5 --batch 16 --train-images 240 --eval-images 48 --seed 1 --out "$OUT/judge"
 step $PY train_vqa.py --steps 3 --batch 8 --scenes 32 --eval-scenes 16 --seed 1 --minilm-jar "$JAR" --serving-minilm-jar "$QJAR" --out "$OUT/tiny-shapes-vqa" $CARD
 step $PY evaluate_diffusion.py --model "$OUT/tiny-shapes-diffusion" --judge "$OUT/judge" --n 4 --steps 2 --no-latency --grids "$OUT/grids" --report "$OUT/eval-diffusion.json"
-for d in tiny-shapes-diffusion/unet/model.pt tiny-shapes-diffusion-grounded/unet/model.pt tiny-shapes-diffusion-attn32/unet/model.pt tiny-shapes-diffusion/text_encoder/model.onnx tiny-shapes-diffusion/scheduler/scheduler_config.json \
+for d in tiny-shapes-diffusion/unet/model.pt tiny-shapes-diffusion-grounded/unet/model.pt tiny-shapes-diffusion-attn32/unet/model.pt \
+         tiny-shapes-diffusion-head/unet/model.pt tiny-shapes-diffusion-head/attribute_head.json tiny-shapes-diffusion/text_encoder/model.onnx tiny-shapes-diffusion/scheduler/scheduler_config.json \
          judge/model.onnx judge/classes.json tiny-shapes-vqa/encoder/model.onnx tiny-shapes-vqa/decoder/model.onnx \
          tiny-shapes-vqa/text_encoder/model.onnx tiny-shapes-vqa/generation_config.json; do
   [ -s "$OUT/$d" ] || { echo "missing $OUT/$d"; exit 1; }
