@@ -42,44 +42,10 @@ args = ap.parse_args()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from inferpipe_models import common, minilm, world  # noqa: E402
-from inferpipe_models.unet import editable  # noqa: E402
-
-
-class AttributeHead(nn.Module):
-    """ctx [B, L, D] -> ctx pulled towards the colour and shape class means the read-out gives."""
-
-    def __init__(self, mu, sd, heads, alpha):
-        super().__init__()
-        self.register_buffer("mu", mu)
-        self.register_buffer("sd", sd)
-        self.alpha = alpha
-        for name, (w, b, means) in heads.items():
-            self.register_buffer(name + "_w", w)
-            self.register_buffer(name + "_b", b)
-            self.register_buffer(name + "_means", means)
-        self.names = list(heads)
-
-    def forward(self, ctx):
-        z = (ctx - self.mu) / self.sd
-        out = ctx
-        for name in self.names:
-            means = getattr(self, name + "_means")
-            p = torch.softmax(z @ getattr(self, name + "_w") + getattr(self, name + "_b"), dim=-1)[..., :means.shape[0]]
-            out = out + self.alpha * (p @ means - p.sum(dim=-1, keepdim=True) * ctx)
-        return out
-
-
-class WithHead(nn.Module):
-    def __init__(self, head, unet):
-        super().__init__()
-        self.head, self.unet = head, unet
-
-    def forward(self, sample, timestep, encoder_hidden_states):
-        return self.unet(sample, timestep, self.head(encoder_hidden_states))
+from inferpipe_models.unet import AttributeHead, WithHead, editable  # noqa: E402
 
 
 def word_tokens(tok, ids, phrase, words):
@@ -160,6 +126,8 @@ def main():
         common.log("held-out %s words read as: %s" % (name, {k: v["read_as"] for k, v in read.items()}))
 
     unet = editable(torch.jit.load(os.path.join(args.model, "unet", "model.pt")).state_dict())
+    if isinstance(unet, WithHead):
+        raise SystemExit("%s already has an attribute head: give the UNet it was fitted on" % args.model)
     model = WithHead(AttributeHead(mu, sd, heads, args.alpha), unet).eval()
     common.fresh_dir(args.out)
     for dp, _, fs in os.walk(args.model):

@@ -97,7 +97,7 @@ def main():
         if variant == "nopool":
             without_pooled_condition(unet, h_neg)
         elif variant == "noself":
-            unet.ms = Skip()
+            getattr(unet, "unet", unet).ms = Skip()  # behind an attribute head, the UNet's own
         elif variant not in ("whole", "segments", "isolated"):
             raise SystemExit("unknown variant " + variant)
         if variant in ("segments", "isolated"):

@@ -188,9 +188,58 @@ SCHEDULER = {
 }
 
 
+class AttributeHead(nn.Module):
+    """ctx [B, L, D] -> each token pulled towards the mean train state of the colour and the shape
+    a linear read-out gives it, by alpha times the read-out's probability (models/attribute_head.py
+    fits it; the last class of each read-out is "none", which pulls nowhere)."""
+
+    NAMES = ("colour", "shape")
+
+    def __init__(self, mu, sd, heads, alpha):
+        super().__init__()
+        self.register_buffer("mu", mu)
+        self.register_buffer("sd", sd)
+        self.register_buffer("alpha", torch.tensor(float(alpha)))
+        for name in self.NAMES:
+            w, b, means = heads[name]
+            self.register_buffer(name + "_w", w)
+            self.register_buffer(name + "_b", b)
+            self.register_buffer(name + "_means", means)
+
+    @classmethod
+    def from_state(cls, state):
+        """The head of an exported state (keys without the "head." prefix)."""
+        return cls(state["mu"], state["sd"], {n: (state[n + "_w"], state[n + "_b"], state[n + "_means"])
+                                              for n in cls.NAMES}, float(state["alpha"]))
+
+    def forward(self, ctx):
+        z = (ctx - self.mu) / self.sd
+        out = ctx
+        for name in self.NAMES:
+            means = getattr(self, name + "_means")
+            p = torch.softmax(z @ getattr(self, name + "_w") + getattr(self, name + "_b"), dim=-1)[..., :means.shape[0]]
+            out = out + self.alpha * (p @ means - p.sum(dim=-1, keepdim=True) * ctx)
+        return out
+
+
+class WithHead(nn.Module):
+    """The exported UNet of a model with an attribute head: the same inputs and outputs."""
+
+    def __init__(self, head, unet):
+        super().__init__()
+        self.head, self.unet = head, unet
+
+    def forward(self, sample, timestep, encoder_hidden_states):
+        return self.unet(sample, timestep, self.head(encoder_hidden_states))
+
+
 def editable(state):
     """An exported UNet's state (`torch.jit.load(...).state_dict()`) as a module a probe can change
-    part by part: the bundled architecture, with the 32x32 cross-attention when the state has it."""
+    part by part: the bundled architecture, with the 32x32 cross-attention when the state has it,
+    and behind its attribute head when it has one."""
+    if any(k.startswith("head.") for k in state):
+        head = AttributeHead.from_state({k[5:]: v for k, v in state.items() if k.startswith("head.")})
+        return WithHead(head, editable({k[5:]: v for k, v in state.items() if k.startswith("unet.")})).eval()
     unet = UNet(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True,
                 attn32=any(k.startswith("ua0.") for k in state))
     unet.load_state_dict(state)
@@ -200,6 +249,10 @@ def editable(state):
 def without_pooled_condition(unet, empty_states):
     """Gives `unet` the empty prompt's pooled condition whatever the prompt (a probe's ablation:
     cross-attention still sees the prompt)."""
+    if isinstance(unet, WithHead):
+        with torch.no_grad():
+            empty_states = unet.head(empty_states)
+        unet = unet.unet
     with torch.no_grad():
         empty = unet.pool(unet.pool_norm(empty_states.mean(dim=1)))
     unet.pool, unet.pool_norm = _Constant(empty), nn.Identity()
