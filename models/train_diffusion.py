@@ -81,7 +81,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from inferpipe_models import common, minilm, render, world  # noqa: E402
-from inferpipe_models.unet import SCHEDULER, UNet, alphas_cumprod  # noqa: E402
+from inferpipe_models.unet import SCHEDULER, UNet, alphas_cumprod, save_traced  # noqa: E402
 
 UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True, attn32=args.attn32)
 CACHE = "/tmp/inferpipe-cache"
@@ -295,21 +295,8 @@ def export(ema, out, jar, log_info):
         "_class_name": "UNet2DConditionModel", "_diffusers_version": common.DIFFUSERS_VERSION,
         "in_channels": 3, "out_channels": 3, "sample_size": 32, "cross_attention_dim": 384,
         "block_out_channels": list(UNET_KW["ch"]), "architecture": "inferpipe tiny pixel unet v2%s (models/inferpipe_models/unet.py)" % (", cross-attention at 32x32" if UNET_KW["attn32"] else "")})
-    ema.eval()
-    g = torch.Generator().manual_seed(7)
-    ex = (torch.randn(2, 3, 32, 32, generator=g), torch.tensor([999, 10]), torch.randn(2, minilm.MAX_LEN, 384, generator=g))
-    with torch.no_grad():
-        traced = torch.jit.trace(ema, ex, check_trace=False)
-    path = os.path.join(out, "unet", "model.pt")
-    traced.save(path)
-    loaded = torch.jit.load(path)
-    worst = 0.0
-    for b, L in ((1, minilm.MAX_LEN), (4, minilm.MAX_LEN), (2, 16)):
-        x = torch.randn(b, 3, 32, 32, generator=g)
-        t = torch.randint(0, 1000, (b,), generator=g)
-        c = torch.randn(b, L, 384, generator=g)
-        with torch.no_grad():
-            worst = max(worst, float((loaded(x, t, c) - ema(x, t, c)).abs().max()))
+    worst = save_traced(ema.eval(), os.path.join(out, "unet", "model.pt"),
+                        lambda b, length, g: torch.randn(b, length, 384, generator=g))
     common.log("exported unet/model.pt: max |torchscript - eager| = %.3g (batch 1/4, L 24/16)" % worst)
     assert worst < 1e-4
     log_info["torchscript_max_abs_diff"] = worst
