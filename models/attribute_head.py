@@ -5,21 +5,29 @@ A held-out colour word is placed with its colour by a linear read-out of MiniLM'
 often than the UNet draws it (probe_colour_words.py). The head is that read-out, inside the
 exported UNet: two logistic regressions on every token state (colour: 4 + none; shape: 3 + none),
 fitted on prompts of the train language only, and each token's state is pulled towards the mean
-train state of the class the head reads, by alpha times the head's probability:
+train state of the class the head reads, by alpha times the head's probability at a temperature:
 
-    ctx' = ctx + alpha * sum_c p_c(ctx) * (mean_c - ctx)      (colours, then shapes the same way)
+    ctx' = ctx + alpha * sum_c p_c(ctx / T) * (mean_c - ctx)      (colours, then shapes the same way)
 
-A trained word already sits near its class mean and barely moves; an unseen word the head places
-("navy" read as blue) moves towards what the UNet knows as blue. Tokens the head reads as neither
-stay as they are. The UNet's weights are unchanged; its graph's inputs and outputs are the same,
+A token within tau of a train word's prototype (the mean state of that word piece over the fitting
+prompts; tau the 99th percentile of the train tokens' own distances) is pulled with alpha_known
+(0.5) at T 1: pulled in full, "a red circle and a blue square" lost which colour goes with which
+object. Any other token is pulled with alpha (1) at T (0.3): an unseen word the head places ("navy"
+read as blue) moves nearly all the way to what the UNet knows as blue; pulled halfway, the UNet
+often still drew the word's own guess. Tokens the head reads as neither stay as they are. The shape read-out is fitted on prompts that
+also use world.HEAD_SHAPE_WORDS (ring, prism, crate, ...; none held out): on the train shapes alone
+it read wedge and box as no shape. The UNet's weights are unchanged; its graph's inputs and outputs are the same,
 so the Java side serves it as before.
 
-    /usr/bin/python3 models/attribute_head.py --model DIR --out DIR [--alpha 0.5] [--prompts 3000] [--seed 777]
+    /usr/bin/python3 models/attribute_head.py --model DIR --out DIR [--alpha 1] [--temperature 0.3]
+        [--alpha-known 0.5] [--shape-words head|train] [--prompts 3000] [--seed 4321]
 
 Writes --out as a whole model directory (the input's files, the MiniLM files from the jar, the new
-unet/model.pt, attribute_head.json with the fit and the figures, SHA256SUMS), then the card.
+unet/model.pt, attribute_head.json with the fit and the figures, understands.json with the head's
+shape words added, SHA256SUMS), then the card.
 """
 import argparse
+import json
 import os
 import random
 import re
@@ -32,9 +40,14 @@ sys.path.insert(0, HERE)
 ap = argparse.ArgumentParser()
 ap.add_argument("--model", required=True, help="a tiny-shapes-diffusion directory (unet/model.pt)")
 ap.add_argument("--out", required=True)
-ap.add_argument("--alpha", type=float, default=0.5, help="how far a token moves towards the class the head reads")
+ap.add_argument("--alpha", type=float, default=1.0, help="how far a token moves towards the class the head reads")
+ap.add_argument("--temperature", type=float, default=0.3, help="the read-out's softmax temperature for unseen tokens (below 1 sharpens)")
+ap.add_argument("--alpha-known", type=float, default=0.5, help="the pull on a token near a train word's prototype (at temperature 1)")
+ap.add_argument("--known-quantile", type=float, default=0.99, help="tau: this quantile of the train tokens' distances to their own prototype")
+ap.add_argument("--shape-words", choices=("head", "train"), default="head",
+                help="fit the shape read-out on the train shapes and world.HEAD_SHAPE_WORDS (head) or the train shapes alone")
 ap.add_argument("--prompts", type=int, default=3000, help="train-language prompts the heads are fitted on")
-ap.add_argument("--seed", type=int, default=777)
+ap.add_argument("--seed", type=int, default=4321, help="the prompts the read-outs are fitted on (not an evaluation seed)")
 ap.add_argument("--iters", type=int, default=400, help="full-batch Adam steps per head")
 ap.add_argument("--minilm-jar", default=None)
 ap.add_argument("--no-card", action="store_true")
@@ -48,13 +61,19 @@ from inferpipe_models import common, minilm, world  # noqa: E402
 from inferpipe_models.unet import AttributeHead, WithHead, editable, save_traced  # noqa: E402
 
 
+def word_spans(tok, ids, phrase, words):
+    """The longest of `words` found in `phrase`, and its token positions in `ids` (a list per
+    occurrence)."""
+    w = next(w for w in sorted(words, key=len, reverse=True) if re.search(r"\b%s\b" % re.escape(w), phrase))
+    return w, minilm.word_positions(tok, ids, w)
+
+
 def word_tokens(tok, ids, phrase, words):
     """Positions in `ids` of the longest of `words` found in `phrase` (every occurrence)."""
-    w = next(w for w in sorted(words, key=len, reverse=True) if re.search(r"\b%s\b" % re.escape(w), phrase))
-    return [i for span in minilm.word_positions(tok, ids, w) for i in span]
+    return [i for span in word_spans(tok, ids, phrase, words)[1] for i in span]
 
 
-def labels(tok, prompts):
+def labels(tok, prompts, shape_words):
     """Per token: its colour (0-3, 4 = none) and shape (0-2, 3 = none)."""
     n = len(prompts)
     colour = torch.full((n, minilm.MAX_LEN), len(world.COLOURS), dtype=torch.long)
@@ -65,8 +84,30 @@ def labels(tok, prompts):
             if o.get("colour"):
                 colour[i, word_tokens(tok, ids, phrase, world.COLOUR_WORDS["train"][o["colour"]])] = world.COLOURS.index(o["colour"])
             if o.get("shape"):
-                shape[i, word_tokens(tok, ids, phrase, world.SHAPE_WORDS["train"][o["shape"]])] = world.SHAPES.index(o["shape"])
+                shape[i, word_tokens(tok, ids, phrase, shape_words[o["shape"]])] = world.SHAPES.index(o["shape"])
     return colour.reshape(-1), shape.reshape(-1)
+
+
+def prototypes(tok, prompts, states, mu, sd):
+    """Each train colour and shape word piece's mean state over `prompts` (standardised), and tau:
+    the --known-quantile of the distances of those tokens to their own prototype."""
+    groups = {}
+    for i, (text, objs, phrases) in enumerate(prompts):
+        ids = tok.encode(text, minilm.MAX_LEN)["input_ids"]
+        for o, phrase in zip(objs, phrases):
+            for attr, table in (("colour", world.COLOUR_WORDS), ("shape", world.SHAPE_WORDS)):
+                if not o.get(attr):
+                    continue
+                w, spans = word_spans(tok, ids, phrase, table["train"][o[attr]])
+                for span in spans:
+                    for j, pos in enumerate(span):
+                        groups.setdefault((w, j), []).append((states[i, pos] - mu) / sd)
+    protos, own = [], []
+    for g in groups.values():
+        g = torch.stack(g)
+        protos.append(g.mean(0))
+        own.append((g - protos[-1]).norm(dim=-1))
+    return torch.stack(protos), float(torch.quantile(torch.cat(own), args.known_quantile))
 
 
 def fit(x, y, classes):
@@ -90,22 +131,38 @@ def main():
     argv, sys.argv = sys.argv, sys.argv[:1]  # train_diffusion parses its arguments on import
     from train_diffusion import make_prompts  # the training's own prompt generator
     sys.argv = argv
-    prompts = make_prompts(args.prompts, args.seed, 0.6, 0.5)
-    split = world.check_split([p[0] for p in prompts])
-    H, _ = minilm.encode_texts(enc, tok, [p[0] for p in prompts], dtype=torch.float32)
-    x = H.reshape(-1, H.shape[-1])
-    mu, sd = x.mean(0), x.std(0) + 1e-6
-    z = (x - mu) / sd
-    y_colour, y_shape = labels(tok, prompts)
-    heads, info = {}, {"alpha": args.alpha, "prompts": args.prompts, "seed": args.seed, "split_check": split}
-    for name, y, k in (("colour", y_colour, len(world.COLOURS)), ("shape", y_shape, len(world.SHAPES))):
-        w, b, acc = fit(z, y, k + 1)
-        means = torch.stack([x[y == c].mean(0) for c in range(k)])
-        heads[name] = (w, b, means)
+    # the colour read-out on the train language; the shape read-out on it with more shape names
+    # (the same generator and seed), its weights folded onto the first set's standardisation
+    shape_words = world.head_shape_words() if args.shape_words == "head" else world.SHAPE_WORDS["train"]
+    sets = {"colour": make_prompts(args.prompts, args.seed, 0.6, 0.5),
+            "shape": make_prompts(args.prompts, args.seed, 0.6, 0.5, shape_words=shape_words)}
+    info = {"alpha": args.alpha, "temperature": args.temperature, "prompts": args.prompts, "seed": args.seed,
+            "shape_words": args.shape_words,
+            "split_check": world.check_split([p[0] for ps in sets.values() for p in ps])}
+    # the pull's targets: each class's mean state over the words the UNet was trained on
+    states, _ = minilm.encode_texts(enc, tok, [p[0] for p in sets["colour"]], dtype=torch.float32)
+    xs = states.reshape(-1, states.shape[-1])
+    mu, sd = xs.mean(0), xs.std(0) + 1e-6
+    trained = labels(tok, sets["colour"], world.SHAPE_WORDS["train"])
+    heads = {}
+    for i, (name, k) in enumerate((("colour", len(world.COLOURS)), ("shape", len(world.SHAPES)))):
+        prompts = sets[name]
+        H = states if prompts is sets["colour"] else minilm.encode_texts(enc, tok, [p[0] for p in prompts], dtype=torch.float32)[0]
+        x = H.reshape(-1, H.shape[-1])
+        m, s = x.mean(0), x.std(0) + 1e-6
+        y = labels(tok, prompts, shape_words)[i]
+        w, b, acc = fit((x - m) / s, y, k + 1)
+        # logits on (x - m) / s equal these on (x - mu) / sd
+        w, b = (sd / s).unsqueeze(1) * w, b + ((mu - m) / s) @ w
+        heads[name] = (w, b, torch.stack([xs[trained[i] == c].mean(0) for c in range(k)]))
         info[name + "_train_accuracy"] = round(acc, 4)
         info[name + "_tokens"] = int((y < k).sum())
         common.log("%s head: train accuracy %.4f on %d tokens (%d of them %s words)" % (
             name, acc, len(y), int((y < k).sum()), name))
+    protos, tau = prototypes(tok, sets["colour"], states, mu, sd)
+    info.update(prototypes=len(protos), tau=round(tau, 3), alpha_known=args.alpha_known)
+    common.log("%d train word-piece prototypes, tau %.2f" % (len(protos), tau))
+    head = AttributeHead(mu, sd, heads, args.alpha, args.temperature, (protos, tau, args.alpha_known))
     # what the head reads for each held-out word, in one-object prompts (no image involved)
     for name, table, classes in (("colour", world.COLOUR_WORDS, world.COLOURS), ("shape", world.SHAPE_WORDS, world.SHAPES)):
         texts, where, truth = [], [], []
@@ -120,26 +177,32 @@ def main():
         w, b, _ = heads[name]
         read = {}
         for hi, pos, (word, c) in zip(h, where, truth):
-            p = torch.softmax(((hi[pos] - mu) / sd) @ w + b, dim=-1).mean(0)
-            read[word] = {"read_as": (classes + ["none"])[int(p.argmax())], "p_right": round(float(p[c]), 3)}
+            p = torch.softmax((((hi[pos] - mu) / sd) @ w + b) / args.temperature, dim=-1).mean(0)
+            novel = head.novelty(((hi[pos] - mu) / sd).unsqueeze(0)).mean()
+            read[word] = {"read_as": (classes + ["none"])[int(p.argmax())], "p_right": round(float(p[c]), 3),
+                          "unseen": round(float(novel), 3)}
         info["held_out_" + name + "_read"] = read
         common.log("held-out %s words read as: %s" % (name, {k: v["read_as"] for k, v in read.items()}))
 
     unet = editable(torch.jit.load(os.path.join(args.model, "unet", "model.pt")).state_dict())
     if isinstance(unet, WithHead):
         raise SystemExit("%s already has an attribute head: give the UNet it was fitted on" % args.model)
-    model = WithHead(AttributeHead(mu, sd, heads, args.alpha), unet).eval()
+    model = WithHead(head, unet).eval()
     common.fresh_dir(args.out)
     for dp, _, fs in os.walk(args.model):
         for f in fs:
             rel = os.path.relpath(os.path.join(dp, f), args.model)
-            if rel not in ("model.json", "SHA256SUMS", os.path.join("unet", "model.pt")):
+            if rel not in ("model.json", "SHA256SUMS", "understands.json", os.path.join("unet", "model.pt")):
                 os.makedirs(os.path.dirname(os.path.join(args.out, rel)), exist_ok=True)
                 shutil.copy(os.path.join(dp, f), os.path.join(args.out, rel))
     if not os.path.exists(os.path.join(args.out, "text_encoder", "model.onnx")):
         common.copy_minilm(jar, args.out, "tokenizer/tokenizer.json", "text_encoder/model.onnx")
     # checked on the fitting prompts' states, the head's own inputs
-    worst = save_traced(model, os.path.join(args.out, "unet", "model.pt"), lambda b, length, g: H[:b, :length])
+    understands = json.load(open(os.path.join(args.model, "understands.json")))
+    understands["words"] = sorted(set(understands["words"]) | {w for v in shape_words.values() for p in v
+                                                               for w in p.split()})
+    common.write_json(os.path.join(args.out, "understands.json"), understands)
+    worst = save_traced(model, os.path.join(args.out, "unet", "model.pt"), lambda b, length, g: states[:b, :length])
     assert worst < 1e-4, worst
     info["torchscript_max_abs_diff"] = worst
     info["from"] = os.path.relpath(os.path.abspath(args.model), os.path.join(HERE, ".."))

@@ -87,8 +87,9 @@ UNET_KW = dict(ch=(32, 64, 128), mid_self=True, mid2=False, up_attn8=True, attn3
 CACHE = "/tmp/inferpipe-cache"
 
 
-def make_prompts(n, seed, p_pos=0.4, p_two=0.5):
-    """n distinct training prompts with their object specs (a share p_two of them 2-object)."""
+def make_prompts(n, seed, p_pos=0.4, p_two=0.5, shape_words=None):
+    """n distinct training prompts with their object specs (a share p_two of them 2-object);
+    shape_words replaces the train language's shape names."""
     rng = random.Random(seed)
     seen, out = set(), []
     while len(out) < n:
@@ -97,7 +98,7 @@ def make_prompts(n, seed, p_pos=0.4, p_two=0.5):
         i = len(out)
         k = 2 if int((i + 1) * p_two) > int(i * p_two) else 1
         objs = world.sample_objects(rng, k, p_pos=p_pos)
-        text, phrases = world.prompt_text(rng, objs, "train", with_phrases=True)
+        text, phrases = world.prompt_text(rng, objs, "train", with_phrases=True, shape_words=shape_words)
         if text in seen:
             continue
         if not any(render.place(rng, objs, 32) for _ in range(3)):

@@ -192,35 +192,62 @@ SCHEDULER = {
 
 class AttributeHead(nn.Module):
     """ctx [B, L, D] -> each token pulled towards the mean train state of the colour and the shape
-    a linear read-out gives it, by alpha times the read-out's probability (models/attribute_head.py
-    fits it; the last class of each read-out is "none", which pulls nowhere)."""
+    a linear read-out gives it (models/attribute_head.py fits it; the last class of each read-out
+    is "none", which pulls nowhere). A token near one of `known`'s prototypes (a train word's token
+    states) is pulled by alpha_known times the read-out's probability: the UNet was trained on it,
+    and a full pull would erase what its context adds (which object it belongs to). Any other token
+    is pulled by alpha times the probability at `temperature` (below 1 sharpens: an unseen word the
+    read-out places moves nearly all the way to what the UNet knows)."""
 
     NAMES = ("colour", "shape")
 
-    def __init__(self, mu, sd, heads, alpha):
+    def __init__(self, mu, sd, heads, alpha, temperature=1.0, known=None):
+        """known: None (every token pulled as unseen) or (prototypes [P, D] standardised, tau: the
+        distance within which a token counts as known, alpha_known)."""
         super().__init__()
         self.register_buffer("mu", mu)
         self.register_buffer("sd", sd)
         self.register_buffer("alpha", torch.tensor(float(alpha)))
+        self.register_buffer("temperature", torch.tensor(float(temperature)))
         for name in self.NAMES:
             w, b, means = heads[name]
             self.register_buffer(name + "_w", w)
             self.register_buffer(name + "_b", b)
             self.register_buffer(name + "_means", means)
+        self.knows = known is not None
+        if self.knows:
+            prototypes, tau, alpha_known = known
+            self.register_buffer("prototypes", prototypes)
+            self.register_buffer("tau", torch.tensor(float(tau)))
+            self.register_buffer("alpha_known", torch.tensor(float(alpha_known)))
 
     @classmethod
     def from_state(cls, state):
-        """The head of an exported state (keys without the "head." prefix)."""
+        """The head of an exported state (keys without the "head." prefix); heads exported before
+        temperature and prototypes existed have neither (temperature 1, every token unseen)."""
+        known = (state["prototypes"], float(state["tau"]), float(state["alpha_known"])) if "prototypes" in state else None
         return cls(state["mu"], state["sd"], {n: (state[n + "_w"], state[n + "_b"], state[n + "_means"])
-                                              for n in cls.NAMES}, float(state["alpha"]))
+                                              for n in cls.NAMES}, float(state["alpha"]),
+                   float(state.get("temperature", 1.0)), known)
+
+    def novelty(self, z):
+        """[B, L, 1]: about 0 for a token within tau of a prototype, about 1 beyond it."""
+        d2 = (z * z).sum(-1, keepdim=True) - 2 * z @ self.prototypes.t() + (self.prototypes ** 2).sum(-1)
+        dmin = d2.clamp_min(0).min(dim=-1, keepdim=True).values.sqrt()
+        return torch.sigmoid((dmin - self.tau) / (0.05 * self.tau))
 
     def forward(self, ctx):
         z = (ctx - self.mu) / self.sd
+        novel = self.novelty(z) if self.knows else None
         out = ctx
         for name in self.NAMES:
             means = getattr(self, name + "_means")
-            p = torch.softmax(z @ getattr(self, name + "_w") + getattr(self, name + "_b"), dim=-1)[..., :means.shape[0]]
-            out = out + self.alpha * (p @ means - p.sum(dim=-1, keepdim=True) * ctx)
+            logits = z @ getattr(self, name + "_w") + getattr(self, name + "_b")
+            pull = self.alpha * torch.softmax(logits / self.temperature, dim=-1)[..., :means.shape[0]]
+            if novel is not None:
+                known = self.alpha_known * torch.softmax(logits, dim=-1)[..., :means.shape[0]]
+                pull = (1 - novel) * known + novel * pull
+            out = out + (pull @ means - pull.sum(dim=-1, keepdim=True) * ctx)
         return out
 
 
