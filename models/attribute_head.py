@@ -144,13 +144,17 @@ def main():
     xs = states.reshape(-1, states.shape[-1])
     mu, sd = xs.mean(0), xs.std(0) + 1e-6
     trained = labels(tok, sets["colour"], world.SHAPE_WORDS["train"])
+    # the colour read-out's labels are trained[0]; the shape set is only encoded when it differs
+    same = shape_words is world.SHAPE_WORDS["train"]
+    fitting = {"colour": (states, trained[0]),
+               "shape": (states, trained[1]) if same else (
+                   minilm.encode_texts(enc, tok, [p[0] for p in sets["shape"]], dtype=torch.float32)[0],
+                   labels(tok, sets["shape"], shape_words)[1])}
     heads = {}
     for i, (name, k) in enumerate((("colour", len(world.COLOURS)), ("shape", len(world.SHAPES)))):
-        prompts = sets[name]
-        H = states if prompts is sets["colour"] else minilm.encode_texts(enc, tok, [p[0] for p in prompts], dtype=torch.float32)[0]
+        H, y = fitting[name]
         x = H.reshape(-1, H.shape[-1])
         m, s = x.mean(0), x.std(0) + 1e-6
-        y = labels(tok, prompts, shape_words)[i]
         w, b, acc = fit((x - m) / s, y, k + 1)
         # logits on (x - m) / s equal these on (x - mu) / sd
         w, b = (sd / s).unsqueeze(1) * w, b + ((mu - m) / s) @ w
