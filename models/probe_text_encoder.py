@@ -8,7 +8,8 @@ held out (scarlet, golden, ball, wedge, ...). A linear probe is not the UNet, bu
 a probe cannot place near its colour is one the UNet has no reason to place either: the held-out
 accuracy is a ceiling-like figure for the paraphrase target, by word. With no probe at all, each
 held-out word is also given the class whose name is nearest by the encoder's own sentence
-embedding (zero-shot).
+embedding (zero-shot), and the token states are read by the nearest class mean of the train
+states (cosine and Euclidean; `token/nearest_mean_*`), a read-out with no weights to overfit.
 
   /usr/bin/python3 models/probe_text_encoder.py [--n-train 1200] [--n-held-out 400] [--seed 5]
   /usr/bin/python3 models/probe_text_encoder.py --onnx e5-small-v2-q.onnx --tokenizer e5-small-v2-q-tokenizer.json
@@ -160,6 +161,25 @@ def probe(x_train, y_train, x_test, classes):
     return (x_train @ w + b).argmax(1), (x_test @ w + b).argmax(1)
 
 
+def nearest_mean(x_train, y_train, x_test, classes, metric):
+    """No fitted weights: each test feature goes to the class whose mean train feature is nearest
+    (standardised; cosine or Euclidean), a read-out with nothing to overfit to a word's identity."""
+    mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
+    x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
+    means = torch.stack([x_train[y_train == c].mean(0) for c in range(classes)])
+
+    def read(x):
+        if metric == "cosine":
+            return (torch.nn.functional.normalize(x, dim=-1) @ torch.nn.functional.normalize(means, dim=-1).T).argmax(1)
+        return torch.cdist(x, means).argmin(1)
+    return read(x_train), read(x_test)
+
+
+READOUTS = {"": probe,
+            "/nearest_mean_cosine": lambda a, b, c, k: nearest_mean(a, b, c, k, "cosine"),
+            "/nearest_mean_euclidean": lambda a, b, c, k: nearest_mean(a, b, c, k, "euclidean")}
+
+
 def sentence_embeddings(enc, tok, texts):
     """The encoder's own sentence embedding: the attention-masked mean of its states, unit length."""
     hidden, mask = minilm.encode_texts(enc, tok, texts, dtype=torch.float32)
@@ -211,8 +231,11 @@ def main():
         f_train, f_held = features(enc, tok, train), features(enc, tok, held)
         y_train = torch.tensor([classes.index(d[2]) for d in train])
         y_held = torch.tensor([classes.index(d[2]) for d in held])
-        for kind in ("token", "pooled"):
-            fit, pred = probe(f_train[kind], y_train, f_held[kind], len(classes))
+        for kind, readout in [(k, r) for k in ("token", "pooled") for r in READOUTS]:
+            if readout and kind != "token":
+                continue
+            fit, pred = READOUTS[readout](f_train[kind], y_train, f_held[kind], len(classes))
+            kind += readout
             by_word = {}
             for (_, word, _), p, y in zip(held, pred, y_held):
                 by_word.setdefault(word, []).append(int(p == y))
