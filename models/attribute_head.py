@@ -55,9 +55,8 @@ args = ap.parse_args()
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-from inferpipe_models import common, minilm, world  # noqa: E402
+from inferpipe_models import common, minilm, readout, world  # noqa: E402
 from inferpipe_models.unet import AttributeHead, WithHead, editable, save_traced  # noqa: E402
 
 
@@ -112,15 +111,8 @@ def prototypes(tok, prompts, states, mu, sd):
 
 def fit(x, y, classes):
     """Logistic regression (L2 1e-2, as probe_text_encoder.py's) on standardised x; train accuracy."""
-    w = torch.zeros(x.shape[1], classes, requires_grad=True)
-    b = torch.zeros(classes, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=0.01)
-    for _ in range(args.iters):
-        loss = F.cross_entropy(x @ w + b, y) + 1e-2 * (w ** 2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return w.detach(), b.detach(), float(((x @ w + b).argmax(1) == y).float().mean())
+    w, b = readout.logistic(x, y, classes, args.iters)
+    return w, b, float(((x @ w + b).argmax(1) == y).float().mean())
 
 
 def main():
@@ -181,10 +173,15 @@ def main():
         w, b, _ = heads[name]
         read = {}
         for hi, pos, (word, c) in zip(h, where, truth):
-            p = torch.softmax((((hi[pos] - mu) / sd) @ w + b) / args.temperature, dim=-1).mean(0)
-            novel = head.novelty(((hi[pos] - mu) / sd).unsqueeze(0)).mean()
+            # per word piece, as forward() weighs it: the known pull (T 1) and the unseen one (T)
+            z = (hi[pos] - mu) / sd
+            novel = head.novelty(z.unsqueeze(0))[0]
+            logits = z @ w + b
+            p = ((1 - novel) * torch.softmax(logits, dim=-1) + novel * torch.softmax(logits / args.temperature, dim=-1)).mean(0)
+            pull = ((1 - novel) * args.alpha_known * torch.softmax(logits, dim=-1)
+                    + novel * args.alpha * torch.softmax(logits / args.temperature, dim=-1)).mean(0)
             read[word] = {"read_as": (classes + ["none"])[int(p.argmax())], "p_right": round(float(p[c]), 3),
-                          "unseen": round(float(novel), 3)}
+                          "pull_right": round(float(pull[c]), 3), "unseen": round(float(novel.mean()), 3)}
         info["held_out_" + name + "_read"] = read
         common.log("held-out %s words read as: %s" % (name, {k: v["read_as"] for k, v in read.items()}))
 

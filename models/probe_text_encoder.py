@@ -48,7 +48,7 @@ import torch  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from inferpipe_models import common, judge, minilm, tokenizer, world  # noqa: E402
+from inferpipe_models import common, judge, minilm, readout, tokenizer, world  # noqa: E402
 
 
 class OnnxEncoder:
@@ -150,14 +150,7 @@ class Concatenated:
 def probe(x_train, y_train, x_test, classes):
     mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
     x_train, x_test = (x_train - mu) / sd, (x_test - mu) / sd
-    w = torch.zeros(x_train.shape[1], classes, requires_grad=True)
-    b = torch.zeros(classes, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=0.01)
-    for _ in range(500):
-        loss = torch.nn.functional.cross_entropy(x_train @ w + b, y_train) + 1e-2 * (w ** 2).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    w, b = readout.logistic(x_train, y_train, classes, iters=500)
     return (x_train @ w + b).argmax(1), (x_test @ w + b).argmax(1)
 
 
