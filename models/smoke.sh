@@ -28,6 +28,7 @@ step $PY train_diffusion.py --steps 3 --batch 4 --prompts 64 --seed 1 --minilm-j
   --attn32 --lr 1.5e-4 --p-pos 0.6 --warmup 100 --out "$OUT/tiny-shapes-diffusion-attn32" --ckpt "$OUT/ckpt-attn32.pt" $CARD
 # the attribute head in front of that UNet (models/README.md, "Paraphrases")
 step $PY attribute_head.py --model "$OUT/tiny-shapes-diffusion-attn32" --out "$OUT/tiny-shapes-diffusion-head" --prompts 64 --iters 5 --minilm-jar "$JAR" $CARD
+step $PY bench_unet.py --model "$OUT/tiny-shapes-diffusion-head" --device cpu --sizes 1,2 --rounds 1 --warmup 0
 step $PY probe_binding.py --prompts 200 --minilm-jar "$JAR"
 step $PY probe_two_objects.py --model "$OUT/tiny-shapes-diffusion-attn32" --n 4 --steps 2 --minilm-jar "$JAR"
 step $PY probe_colour_words.py --model "$OUT/tiny-shapes-diffusion-attn32" --per-word 1 --nopool --splice --minilm-jar "$JAR"
