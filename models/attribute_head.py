@@ -173,13 +173,12 @@ def main():
         w, b, _ = heads[name]
         read = {}
         for hi, pos, (word, c) in zip(h, where, truth):
-            # per word piece, as forward() weighs it: the known pull (T 1) and the unseen one (T)
+            # per word piece, as forward() weighs it, then averaged over the word's pieces
             z = (hi[pos] - mu) / sd
             novel = head.novelty(z.unsqueeze(0))[0]
             logits = z @ w + b
-            p = ((1 - novel) * torch.softmax(logits, dim=-1) + novel * torch.softmax(logits / args.temperature, dim=-1)).mean(0)
-            pull = ((1 - novel) * args.alpha_known * torch.softmax(logits, dim=-1)
-                    + novel * args.alpha * torch.softmax(logits / args.temperature, dim=-1)).mean(0)
+            p = head.blend(logits, novel, 1.0, 1.0).mean(0)
+            pull = head.blend(logits, novel, args.alpha_known, args.alpha).mean(0)
             read[word] = {"read_as": (classes + ["none"])[int(p.argmax())], "p_right": round(float(p[c]), 3),
                           "pull_right": round(float(pull[c]), 3), "unseen": round(float(novel.mean()), 3)}
         info["held_out_" + name + "_read"] = read

@@ -236,6 +236,15 @@ class AttributeHead(nn.Module):
         dmin = d2.clamp_min(0).min(dim=-1, keepdim=True).values.sqrt()
         return torch.sigmoid((dmin - self.tau) / (0.05 * self.tau))
 
+    def blend(self, logits, novel, alpha_known, alpha):
+        """Per class (none included): a known token's weight (alpha_known times the read-out's
+        probability) and an unseen one's (alpha times it at the temperature), mixed by novelty.
+        With both alphas 1 it is the probability the head acts on."""
+        unseen = alpha * torch.softmax(logits / self.temperature, dim=-1)
+        if novel is None:
+            return unseen
+        return (1 - novel) * (alpha_known * torch.softmax(logits, dim=-1)) + novel * unseen
+
     def forward(self, ctx):
         z = (ctx - self.mu) / self.sd
         novel = self.novelty(z) if self.knows else None
@@ -243,10 +252,7 @@ class AttributeHead(nn.Module):
         for name in self.NAMES:
             means = getattr(self, name + "_means")
             logits = z @ getattr(self, name + "_w") + getattr(self, name + "_b")
-            pull = self.alpha * torch.softmax(logits / self.temperature, dim=-1)[..., :means.shape[0]]
-            if novel is not None:
-                known = self.alpha_known * torch.softmax(logits, dim=-1)[..., :means.shape[0]]
-                pull = (1 - novel) * known + novel * pull
+            pull = self.blend(logits, novel, self.alpha_known if self.knows else None, self.alpha)[..., :means.shape[0]]
             out = out + (pull @ means - pull.sum(dim=-1, keepdim=True) * ctx)
         return out
 
