@@ -168,9 +168,11 @@ def nearest_mean(x_train, y_train, x_test, classes, metric):
     return read(x_train), read(x_test)
 
 
-READOUTS = {"": probe,
-            "/nearest_mean_cosine": lambda a, b, c, k: nearest_mean(a, b, c, k, "cosine"),
-            "/nearest_mean_euclidean": lambda a, b, c, k: nearest_mean(a, b, c, k, "euclidean")}
+# (feature, report suffix, read-out); the nearest-mean read-outs on the token states only
+READOUTS = [("token", "", probe),
+            ("token", "/nearest_mean_cosine", lambda a, b, c, k: nearest_mean(a, b, c, k, "cosine")),
+            ("token", "/nearest_mean_euclidean", lambda a, b, c, k: nearest_mean(a, b, c, k, "euclidean")),
+            ("pooled", "", probe)]
 
 
 def sentence_embeddings(enc, tok, texts):
@@ -224,11 +226,9 @@ def main():
         f_train, f_held = features(enc, tok, train), features(enc, tok, held)
         y_train = torch.tensor([classes.index(d[2]) for d in train])
         y_held = torch.tensor([classes.index(d[2]) for d in held])
-        for kind, readout in [(k, r) for k in ("token", "pooled") for r in READOUTS]:
-            if readout and kind != "token":
-                continue
-            fit, pred = READOUTS[readout](f_train[kind], y_train, f_held[kind], len(classes))
-            kind += readout
+        for feature, suffix, read in READOUTS:
+            fit, pred = read(f_train[feature], y_train, f_held[feature], len(classes))
+            kind = feature + suffix
             by_word = {}
             for (_, word, _), p, y in zip(held, pred, y_held):
                 by_word.setdefault(word, []).append(int(p == y))

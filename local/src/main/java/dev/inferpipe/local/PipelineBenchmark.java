@@ -75,8 +75,10 @@ final class PipelineBenchmark {
   /** A job's terminal status and when this process saw it. */
   private record Terminal(JobStatus status, long seenNanos, long seenEpochNanos) {}
 
-  /** One floor run: the whole, and its Kafka hops and S3 PUTs apart. */
-  /** One floor run; {@code sideBySideMs} is a diagnostic beside it, not part of the floor. */
+  /**
+   * One floor run: the whole, and its Kafka hops and S3 PUTs apart; {@code sideBySideMs}, the
+   * same PUTs side by side, is a diagnostic beside it, not part of the floor.
+   */
   private record FloorRun(double totalMs, double kafkaMs, double s3Ms, double sideBySideMs) {}
 
   /** One job's end-to-end time, the model time its status reports, and its wall-clock ends. */
